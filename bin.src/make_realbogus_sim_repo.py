@@ -1,0 +1,9 @@
+#!/usr/bin/env python
+"""Create a butler repository holding a simulated DC2-like survey (run with --help)."""
+
+import sys
+
+from lsst.meas.realbogus.simulation.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,625 @@
+"""Simulate science, template and difference images of a detector, with detections and truth.
+
+The static sky of each (field, detector, band) is drawn once, noiselessly, at
+the template PSF on a canvas slightly larger than the detector.  The template
+is that sky plus deep-coadd noise, drawn once and reused by every visit, as a
+survey's template is.  A visit's science image is the static sky convolved with
+the visit's spatially varying PSF-matching kernel (so its PSF is the template
+PSF broadened by the seeing) and shifted by the visit's misregistration, plus
+transients, variable stars, artifacts, sky and Poisson noise, saturation and
+bleed.  The difference image subtracts the template convolved with an
+*estimated* kernel and flux scale, which leaves the realistic residuals of
+imperfect PSF matching and registration on bright sources.  Detection and
+measurement then run on the difference image as alert production does.
+"""
+
+from __future__ import annotations
+
+__all__ = ("DetectorSimulator", "DetectorVisit", "VisitConditions", "make_rng", "plan_visits")
+
+import zlib
+from dataclasses import dataclass, field
+
+import astropy.table
+import astropy.units as u
+import numpy as np
+
+from . import artifacts
+from .camera import CameraGeometry
+from .config import SimulationConfig
+from .detection import detect, merge_dipoles, psf_photometry, significance_image
+from .psf import (
+    FWHM_PER_SIGMA,
+    GaussianMixture,
+    KernelBasis,
+    KernelModel,
+    VaryingConvolver,
+    add_stamps,
+    extract_stamps,
+    gaussian_stamps,
+)
+from .scene import REAL_KINDS, draw_galaxies, make_static_sky, make_transients
+from .skymap import TractInfo
+
+MASK_KEYS = ("BAD", "SATURATED", "COSMIC_RAY", "DETECTED", "DETECTED_NEGATIVE", "NO_DATA")
+
+
+def make_rng(seed: int, *key: object) -> np.random.Generator:
+    """A generator that depends only on ``seed`` and ``key`` (so work can be done in any order)."""
+    words = [seed] + [zlib.crc32(str(k).encode()) for k in key]
+    return np.random.default_rng(np.random.SeedSequence(words))
+
+
+@dataclass(frozen=True)
+class VisitConditions:
+    """Observing conditions and processing errors of one visit."""
+
+    visit: int
+    tract: int
+    field: int
+    band: str
+    epoch: int
+    mjd: float
+    seeing: float
+    """Science PSF FWHM at the field centre, arcsec."""
+    sky_sigma: float
+    """Per-pixel sky noise, nJy."""
+    kernel: KernelModel
+    """True PSF-matching kernel variance model."""
+    kernel_factor: float
+    """Estimated over true kernel variance."""
+    shift: tuple[float, float]
+    """Misregistration of the science image relative to the template, pixels ``(dy, dx)``."""
+    flux_scale_error: float
+    """Fractional error of the template flux scaling."""
+
+
+def plan_visits(config: SimulationConfig, tracts: list[TractInfo], seed: int) -> list[VisitConditions]:
+    """Draw every visit's conditions.
+
+    Visit ids encode tract index, field, band and epoch: ``(t + 1) * 10000 + f * 100 + b * 20 + e``.
+    """
+    visits = []
+    template_sigma = config.templatePsfFwhm / config.pixelScale / FWHM_PER_SIGMA
+    for t, tract in enumerate(tracts):
+        for f in range(config.fieldsPerTract):
+            for b, band in enumerate(config.bands):
+                for e in range(config.visitsPerField):
+                    visit = (t + 1) * 10000 + f * 100 + b * 20 + e
+                    rng = make_rng(seed, "visit", visit)
+                    seeing = rng.uniform(*config.seeingRange)
+                    s2 = (seeing / config.pixelScale / FWHM_PER_SIGMA) ** 2 - template_sigma**2
+                    kernel = KernelModel(
+                        s2=s2,
+                        gx=config.psfGradient * rng.standard_normal(),
+                        gy=config.psfGradient * rng.standard_normal(),
+                        gr=rng.uniform(0, config.psfRadialTerm),
+                    )
+                    bad_kernel = rng.uniform() < config.badKernelProbability
+                    k_err = config.badKernelError if bad_kernel else config.kernelError
+                    bad_astrometry = rng.uniform() < config.badAstrometryProbability
+                    a_err = config.badAstrometricError if bad_astrometry else config.astrometricError
+                    visits.append(
+                        VisitConditions(
+                            visit=visit,
+                            tract=tract.id,
+                            field=f,
+                            band=band,
+                            epoch=e,
+                            mjd=61000.0 + 3.0 * e + 0.01 * b + 0.3 * t + 0.05 * f,
+                            seeing=seeing,
+                            sky_sigma=config.skySigma * rng.uniform(*config.skySigmaRange),
+                            kernel=kernel,
+                            kernel_factor=float(max(1.0 + k_err * rng.standard_normal(), 0.3)),
+                            shift=(
+                                float(a_err * rng.standard_normal()),
+                                float(a_err * rng.standard_normal()),
+                            ),
+                            flux_scale_error=float(config.photometricError * rng.standard_normal()),
+                        )
+                    )
+    return visits
+
+
+@dataclass
+class DetectorVisit:
+    """Everything simulated for one visit and detector (pixel arrays are float32, masks bool)."""
+
+    visit: VisitConditions
+    detector: int
+    science: np.ndarray
+    science_variance: np.ndarray
+    science_masks: dict[str, np.ndarray]
+    template: np.ndarray
+    template_variance: np.ndarray
+    template_masks: dict[str, np.ndarray]
+    difference: np.ndarray
+    difference_variance: np.ndarray
+    difference_masks: dict[str, np.ndarray]
+    science_psf_sigma: float
+    template_psf_sigma: float
+    dia_sources: astropy.table.Table
+    truth: astropy.table.Table
+    metadata: dict[str, float | int | str] = field(default_factory=dict)
+
+
+class DetectorSimulator:
+    """The static sky and template of one (field, detector, band), and the visits that observe it.
+
+    Parameters
+    ----------
+    config : `SimulationConfig`
+        Simulation configuration.
+    camera : `CameraGeometry`
+        The camera.
+    tract : `TractInfo`
+        The tract.
+    field : `int`
+        Field index within the tract.
+    detector : `int`
+        Detector id.
+    band : `str`
+        Band.
+    seed : `int`
+        Random seed of the whole repository.
+    """
+
+    def __init__(
+        self,
+        config: SimulationConfig,
+        camera: CameraGeometry,
+        tract: TractInfo,
+        field: int,
+        detector: int,
+        band: str,
+        seed: int,
+    ) -> None:
+        self.config = config
+        self.camera = camera
+        self.tract = tract
+        self.field = field
+        self.detector = detector
+        self.band = band
+        self.seed = seed
+        size, m = config.detectorSize, config.canvasMargin
+        self.size, self.margin = size, m
+        self.shape = (size + 2 * m, size + 2 * m)
+        self.area_scale = (size / 1024.0) ** 2
+        self.template_psf = GaussianMixture.double_gaussian(config.templatePsfFwhm / config.pixelScale)
+        self.basis = KernelBasis(step=0.5, maximum=60.0)
+        self.convolver = VaryingConvolver(self.shape, self.basis)
+
+        rng = make_rng(seed, "static", tract.id, field, detector, band)
+        area = self.shape[0] * self.shape[1] * (config.pixelScale / 3600.0) ** 2
+        self.stars, self.galaxies = make_static_sky(
+            rng,
+            self.shape,
+            area,
+            star_density=config.starDensity,
+            star_mags=tuple(config.starMags),
+            galaxy_density=config.galaxyDensity,
+            galaxy_mags=tuple(config.galaxyMags),
+            pixel_scale=config.pixelScale,
+            n_variable=config.nVariableStars,
+            variable_mags=tuple(config.variableMags),
+            n_bright=config.nBrightStars,
+            bright_mags=tuple(config.brightStarMags),
+            margin=m,
+            id_offset=((tract.id * 100 + field) * 1000 + detector) * 100_000,
+        )
+        static = np.zeros(self.shape)
+        self._draw_stars(static)
+        draw_galaxies(static, self.galaxies, self._template_psf_galsim())
+        self.static = static
+        # The template: the static sky plus the noise of a deep coadd, drawn once.
+        sky = config.skySigma / np.sqrt(config.templateDepth)
+        self.template_variance = sky**2 + config.gain * np.maximum(static, 0.0) / config.templateDepth
+        self.template = static + rng.standard_normal(self.shape) * np.sqrt(self.template_variance)
+        self.static_fft = self.convolver.forward(static)
+        self.template_fft = self.convolver.forward(self.template)
+
+        # Detector defects do not change from visit to visit.
+        defects = make_rng(seed, "defects", detector)
+        n_hot = int(round(config.nHotPixels * self.area_scale))
+        n_cols = config.nBadColumns
+        self.hot_pixels = artifacts.make_hot_pixels(
+            defects, n_hot, size, config.skySigma, config.hotPixelMaskedFraction
+        )
+        self.bad_columns = artifacts.make_bad_columns(
+            defects, n_cols, size, config.skySigma, config.badColumnMaskedFraction
+        )
+
+        yy, xx = np.mgrid[0 : self.shape[0], 0 : self.shape[1]]
+        self.u, self.v = camera.focal_plane(detector, xx - m, yy - m)
+
+    # ------------------------------------------------------------------ PSFs
+
+    def _draw_stars(self, canvas: np.ndarray) -> None:
+        amps = self.template_psf.amplitudes[None, :]
+        sigmas = self.template_psf.sigmas[None, :]
+        bright = self.stars["flux"] > 2e5
+        for sel, half in ((~bright, 16), (bright, 48)):
+            n = int(sel.sum())
+            if n == 0:
+                continue
+            stamps, xi, yi = gaussian_stamps(
+                self.stars["x"][sel],
+                self.stars["y"][sel],
+                np.repeat(amps, n, 0),
+                np.repeat(sigmas, n, 0),
+                half,
+            )
+            add_stamps(canvas, stamps * self.stars["flux"][sel][:, None, None], xi, yi)
+
+    def _template_psf_galsim(self):
+        import galsim
+
+        return galsim.Sum(
+            [
+                galsim.Gaussian(sigma=s, flux=a)
+                for a, s in zip(self.template_psf.amplitudes, self.template_psf.sigmas)
+            ]
+        )
+
+    def psf_components(
+        self, kernel: KernelModel, x: np.ndarray, y: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Gaussian-mixture science PSF at detector positions ``x, y``.
+
+        Returns
+        -------
+        amplitudes, sigmas : `numpy.ndarray`, shape (N, C)
+        """
+        uu, vv = self.camera.focal_plane(self.detector, x, y)
+        indices, weights = self.basis.weights(kernel.sigma2(uu, vv))
+        n_comp = len(self.template_psf.amplitudes)
+        amps = (self.template_psf.amplitudes[None, :, None] * weights.T[:, None, :]).reshape(len(x), -1)
+        s2 = self.template_psf.sigmas[:, None] ** 2 + self.basis.sigma2[indices][None, :]
+        sigmas = np.broadcast_to(np.sqrt(s2).reshape(1, -1), (len(x), n_comp * len(indices)))
+        return amps, np.array(sigmas)
+
+    def psf_sigma(self, kernel: KernelModel) -> float:
+        """Effective Gaussian sigma of the science PSF at the detector centre, pixels."""
+        c = np.array([(self.size - 1) / 2])
+        amps, sigmas = self.psf_components(kernel, c, c)
+        return GaussianMixture(amps[0], sigmas[0]).effective_sigma
+
+    # ---------------------------------------------------------------- visits
+
+    def _crop(self, array: np.ndarray) -> np.ndarray:
+        m = self.margin
+        return array[m : m + self.size, m : m + self.size]
+
+    def simulate(self, visit: VisitConditions) -> DetectorVisit:
+        """Simulate one visit of this detector."""
+        config = self.config
+        size, m = self.size, self.margin
+        rng = make_rng(self.seed, "visit-detector", visit.visit, self.detector)
+        true_idx, true_w = self.basis.weights(visit.kernel.sigma2(self.u, self.v))
+        est_kernel = visit.kernel.scaled(visit.kernel_factor)
+        est_idx, est_w = self.basis.weights(est_kernel.sigma2(self.u, self.v))
+        scale = 1.0 + visit.flux_scale_error
+
+        # Science image: the convolved, shifted static sky ...
+        static_sci = self._crop(self.convolver.apply(self.static_fft, true_idx, true_w, shift=visit.shift))
+        noiseless = static_sci.copy()
+        # ... plus transients and variable stars, drawn with the local science PSF ...
+        transients = make_transients(
+            rng,
+            size,
+            m,
+            self.stars,
+            self.galaxies,
+            n_host=config.nHostTransients,
+            n_offset=config.nOffsetTransients,
+            n_hostless=config.nHostlessTransients,
+            mags=tuple(config.transientMags),
+            variable_dmag=tuple(config.variableAmplitude),
+            edge_buffer=config.transientEdgeBuffer,
+        )
+        transients["x"] += visit.shift[1]
+        transients["y"] += visit.shift[0]
+        psf_sigma = self.psf_sigma(visit.kernel)
+        half = int(np.ceil(6 * psf_sigma * 2)) + 2
+        if len(transients["x"]):
+            amps, sigmas = self.psf_components(visit.kernel, transients["x"], transients["y"])
+            stamps, xi, yi = gaussian_stamps(transients["x"], transients["y"], amps, sigmas, half)
+            add_stamps(noiseless, stamps * transients["flux"][:, None, None], xi, yi)
+        # ... plus charge from cosmic rays, hot pixels and satellites ...
+        masks = {k: np.zeros((size, size), dtype=bool) for k in MASK_KEYS}
+        artifact_layer = np.zeros((size, size))
+        n_cr = rng.poisson(config.nCosmicRays * self.area_scale)
+        crs = artifacts.make_cosmic_rays(rng, n_cr, size, visit.sky_sigma, config.cosmicRayMaskedFraction)
+        artifacts.draw_cosmic_rays(artifact_layer, masks["COSMIC_RAY"], crs)
+        artifacts.draw_hot_pixels(artifact_layer, masks["BAD"], self.hot_pixels)
+        found = [crs, self.hot_pixels, self.bad_columns]
+        if rng.uniform() < config.streakProbability:
+            streak = artifacts.make_streak(rng, size, visit.sky_sigma, psf_sigma)
+            artifacts.draw_streak(artifact_layer, streak)
+            found.append({k: v for k, v in streak.items() if k != "width"})
+        noiseless += artifact_layer
+        # ... with sky and Poisson noise, bad columns (an electronic offset), saturation and bleed.
+        sci_var = visit.sky_sigma**2 + config.gain * np.maximum(noiseless, 0.0)
+        science = noiseless + rng.standard_normal((size, size)) * np.sqrt(sci_var)
+        column_layer = np.zeros((size, size))
+        artifacts.draw_bad_columns(column_layer, masks["BAD"], self.bad_columns)
+        science += column_layer
+        unsaturated = science.copy()
+        masks["SATURATED"] = artifacts.apply_saturation(science, config.saturationLevel)
+
+        # Template and difference image.
+        template = self._crop(self.template)
+        template_var = self._crop(self.template_variance)
+        matched = scale * self._crop(self.convolver.apply(self.template_fft, est_idx, est_w))
+        difference = science - matched
+        overlaps = self.convolver.kernel_overlaps(est_idx)
+        w = est_w[:, m : m + size, m : m + size]
+        kernel_power = np.einsum("ayx,ab,byx->yx", w, overlaps, w)
+        diff_var = sci_var + scale**2 * template_var * kernel_power
+        # Noiseless residual of the static sky alone: where imperfect matching leaves bogus detections.
+        residual = static_sci - scale * self._crop(self.convolver.apply(self.static_fft, est_idx, est_w))
+
+        # Detection and measurement; saturated pixels carry no information, so they are not smoothed over.
+        snr = significance_image(np.where(masks["SATURATED"], 0.0, difference), diff_var, psf_sigma)
+        found_det, pos_fp, neg_fp = detect(snr, config.detectionThreshold)
+        fwhm = psf_sigma * FWHM_PER_SIGMA
+        sources = merge_dipoles(found_det, radius=2.0 * fwhm)
+        phot_half = int(np.ceil(3 * psf_sigma)) + 1
+
+        def components(x, y):
+            return self.psf_components(visit.kernel, x, y)
+
+        flux, flux_err = psf_photometry(
+            difference, diff_var, sources["x"], sources["y"], components, phot_half
+        )
+        diff_masks = {
+            "BAD": masks["BAD"],
+            "SATURATED": masks["SATURATED"],
+            "COSMIC_RAY": masks["COSMIC_RAY"],
+            "DETECTED": pos_fp,
+            "DETECTED_NEGATIVE": neg_fp,
+            "NO_DATA": masks["NO_DATA"],
+        }
+        sci_masks = {k: v for k, v in masks.items() if k not in ("DETECTED", "DETECTED_NEGATIVE")}
+        t_masks = {"NO_DATA": np.zeros((size, size), dtype=bool)}
+
+        wcs = self.camera.wcs(
+            self.detector, self.tract.fields[self.field][0], self.tract.fields[self.field][1]
+        )
+        dia = self._dia_table(visit, sources, flux, flux_err, diff_masks, wcs)
+        t_flux, t_err = psf_photometry(
+            difference, diff_var, transients["x"], transients["y"], components, phot_half
+        )
+        # Signal that is not a transient: what may blend with one.
+        other = artifact_layer + column_layer + residual + (science - unsaturated)
+        other = significance_image(np.where(masks["SATURATED"], 0.0, other), diff_var, psf_sigma)
+        truth = self._truth_table(
+            visit, transients, t_err, found, residual, diff_var, masks, psf_sigma, wcs, np.abs(other)
+        )
+        return DetectorVisit(
+            visit=visit,
+            detector=self.detector,
+            science=science.astype(np.float32),
+            science_variance=sci_var.astype(np.float32),
+            science_masks=sci_masks,
+            template=template.astype(np.float32),
+            template_variance=template_var.astype(np.float32),
+            template_masks=t_masks,
+            difference=difference.astype(np.float32),
+            difference_variance=diff_var.astype(np.float32),
+            difference_masks=diff_masks,
+            science_psf_sigma=psf_sigma,
+            template_psf_sigma=self.template_psf.effective_sigma,
+            dia_sources=dia,
+            truth=truth,
+            metadata={
+                "SIM_SEEING": visit.seeing,
+                "SIM_SKY_SIGMA": visit.sky_sigma,
+                "SIM_KERNEL_S2": visit.kernel.s2,
+                "SIM_KERNEL_FACTOR": visit.kernel_factor,
+                "SIM_SHIFT_X": visit.shift[1],
+                "SIM_SHIFT_Y": visit.shift[0],
+                "SIM_FLUX_SCALE_ERROR": visit.flux_scale_error,
+            },
+        )
+
+    # ---------------------------------------------------------------- tables
+
+    def _dia_table(self, visit, sources, flux, flux_err, masks, wcs) -> astropy.table.Table:
+        n = len(sources["x"])
+        base = (visit.visit * 1000 + self.detector) * 100_000
+        ra, dec = wcs.all_pix2world(sources["x"], sources["y"], 0) if n else (np.zeros(0), np.zeros(0))
+        xi = np.clip(np.floor(sources["x"] + 0.5).astype(int), 0, self.size - 1)
+        yi = np.clip(np.floor(sources["y"] + 0.5).astype(int), 0, self.size - 1)
+
+        def near(plane: str) -> np.ndarray:
+            stamps, _ = extract_stamps(masks[plane], xi, yi, 2, fill=False)
+            return stamps.any(axis=(1, 2)) if n else np.zeros(0, bool)
+
+        edge = (
+            (sources["x"] < 3)
+            | (sources["y"] < 3)
+            | (sources["x"] > self.size - 4)
+            | (sources["y"] > self.size - 4)
+        )
+        table = astropy.table.Table(
+            {
+                "diaSourceId": base + np.arange(n, dtype=np.int64),
+                "visit": np.full(n, visit.visit, dtype=np.int64),
+                "detector": np.full(n, self.detector, dtype=np.int16),
+                "band": np.full(n, visit.band, dtype="U4"),
+                "x": sources["x"] * u.pix,
+                "y": sources["y"] * u.pix,
+                "ra": np.asarray(ra) * u.deg,
+                "dec": np.asarray(dec) * u.deg,
+                "psfFlux": flux.astype(np.float32) * u.nJy,
+                "psfFluxErr": flux_err.astype(np.float32) * u.nJy,
+                "snr": np.abs(sources["peak_snr"]).astype(np.float32),
+                "isNegative": sources["peak_snr"] < 0,
+                "isDipole": sources["is_dipole"],
+                "pixelFlags_edge": edge,
+                "pixelFlags_bad": near("BAD"),
+                "pixelFlags_saturated": near("SATURATED"),
+                "pixelFlags_cr": near("COSMIC_RAY"),
+            }
+        )
+        table.meta["VISIT"] = visit.visit
+        table.meta["DETECTOR"] = self.detector
+        return table
+
+    def _truth_table(
+        self, visit, transients, t_err, found, residual, diff_var, masks, psf_sigma, wcs, other_snr
+    ):
+        config = self.config
+        m, size = self.margin, self.size
+        rows: dict[str, list] = {
+            k: []
+            for k in (
+                "kind",
+                "x",
+                "y",
+                "flux",
+                "mag",
+                "snrExpected",
+                "hostId",
+                "hostSeparation",
+                "length",
+                "angle",
+                "masked",
+            )
+        }
+
+        def extend(**cols):
+            n = len(cols["x"])
+            defaults = {
+                "mag": np.nan,
+                "snrExpected": np.nan,
+                "hostId": -1,
+                "hostSeparation": np.nan,
+                "length": 0.0,
+                "angle": 0.0,
+                "masked": False,
+            }
+            for key in rows:
+                value = cols.get(key, defaults.get(key))
+                rows[key].extend(np.broadcast_to(np.asarray(value), (n,)).tolist())
+
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t_snr = np.abs(transients["flux"]) / t_err
+        extend(
+            kind=transients["kind"],
+            x=transients["x"],
+            y=transients["y"],
+            flux=transients["flux"],
+            mag=transients["mag"],
+            snrExpected=t_snr,
+            hostId=transients["host_id"],
+            hostSeparation=transients["host_sep"] * config.pixelScale,
+        )
+        for art in found:
+            extend(
+                kind=art["kind"],
+                x=art["x"],
+                y=art["y"],
+                flux=art["flux"],
+                length=art["length"],
+                angle=art["angle"],
+                masked=art["masked"],
+            )
+
+        # Saturated stars, and bright static sources that leave subtraction residuals.
+        sx = np.concatenate([self.stars["x"], self.galaxies["x"]]) - m + visit.shift[1]
+        sy = np.concatenate([self.stars["y"], self.galaxies["y"]]) - m + visit.shift[0]
+        sflux = np.concatenate([self.stars["flux"], self.galaxies["flux"]])
+        is_star = np.arange(len(sx)) < len(self.stars["x"])
+        inside = (sx > -0.5) & (sx < size - 0.5) & (sy > -0.5) & (sy < size - 0.5)
+        idx = np.flatnonzero(inside)
+        xi = np.floor(sx[idx] + 0.5).astype(int)
+        yi = np.floor(sy[idx] + 0.5).astype(int)
+        sat, _ = extract_stamps(masks["SATURATED"], xi, yi, 2, fill=False)
+        saturated = sat.any(axis=(1, 2)) & is_star[idx]
+        rsnr = significance_image(residual, diff_var, psf_sigma)
+        peak, _ = extract_stamps(np.abs(rsnr), xi, yi, 2)
+        peak = peak.max(axis=(1, 2)) if len(idx) else np.zeros(0)
+        significant = (peak >= config.detectionThreshold) & ~saturated
+        half = int(np.ceil(2 * psf_sigma))
+        rstamps, _ = extract_stamps(residual, xi[significant], yi[significant], half)
+        odd = np.sum((rstamps - rstamps[:, ::-1, ::-1]) ** 2, axis=(1, 2))
+        even = np.sum((rstamps + rstamps[:, ::-1, ::-1]) ** 2, axis=(1, 2))
+        kinds = np.where(odd > even, "dipole", "psf_mismatch")
+        extend(
+            kind=np.full(saturated.sum(), "saturated_star"),
+            x=sx[idx][saturated],
+            y=sy[idx][saturated],
+            flux=sflux[idx][saturated],
+            masked=True,
+        )
+        extend(
+            kind=kinds,
+            x=sx[idx][significant],
+            y=sy[idx][significant],
+            flux=sflux[idx][significant],
+            snrExpected=peak[significant],
+        )
+
+        n = len(rows["x"])
+        x = np.array(rows["x"], dtype=float)
+        y = np.array(rows["y"], dtype=float)
+        ra, dec = wcs.all_pix2world(x, y, 0) if n else (np.zeros(0), np.zeros(0))
+        kind = np.array(rows["kind"], dtype="U16")
+        table = astropy.table.Table(
+            {
+                "truthId": (visit.visit * 1000 + self.detector) * 100_000 + np.arange(n, dtype=np.int64),
+                "visit": np.full(n, visit.visit, dtype=np.int64),
+                "detector": np.full(n, self.detector, dtype=np.int16),
+                "kind": kind,
+                "isReal": np.isin(kind, REAL_KINDS),
+                "x": x * u.pix,
+                "y": y * u.pix,
+                "ra": np.asarray(ra) * u.deg,
+                "dec": np.asarray(dec) * u.deg,
+                "flux": np.array(rows["flux"], dtype=float) * u.nJy,
+                "mag": np.array(rows["mag"], dtype=float) * u.mag,
+                "snrExpected": np.array(rows["snrExpected"], dtype=float),
+                "hostId": np.array(rows["hostId"], dtype=np.int64),
+                "hostSeparation": np.array(rows["hostSeparation"], dtype=float) * u.arcsec,
+                "length": np.array(rows["length"], dtype=float) * u.pix,
+                "angle": np.array(rows["angle"], dtype=float) * u.deg,
+                "masked": np.array(rows["masked"], dtype=bool),
+            }
+        )
+        table["blended"] = _blended(table, 3.0 * psf_sigma * FWHM_PER_SIGMA, masks, other_snr)
+        table.meta["VISIT"] = visit.visit
+        table.meta["DETECTOR"] = self.detector
+        return table
+
+
+def _blended(
+    truth: astropy.table.Table, radius: float, masks: dict[str, np.ndarray], other_snr: np.ndarray
+) -> np.ndarray:
+    """Whether each truth entry is blended with something else.
+
+    An entry is blended when another point-like injected object lies within
+    ``radius`` pixels, or when, within ``radius / 2`` pixels, the S/N of all
+    non-transient injected signal (artifacts, saturation and subtraction
+    residuals: ``other_snr``) exceeds 3 or a pixel is BAD or SATURATED.
+    """
+    x = np.asarray(truth["x"], dtype=float)
+    y = np.asarray(truth["y"], dtype=float)
+    n = len(x)
+    out = np.zeros(n, dtype=bool)
+    if n == 0:
+        return out
+    point = ~np.isin(truth["kind"], ("streak", "bad_column"))
+    d2 = (x[:, None] - x[None, point]) ** 2 + (y[:, None] - y[None, point]) ** 2
+    d2[np.arange(n)[point], np.arange(point.sum())] = np.inf
+    out |= np.any(d2 < radius**2, axis=1)
+    size = masks["BAD"].shape[0]
+    xi = np.clip(np.floor(x + 0.5).astype(int), 0, size - 1)
+    yi = np.clip(np.floor(y + 0.5).astype(int), 0, size - 1)
+    half = int(radius / 2)
+    stamps, _ = extract_stamps(other_snr, xi, yi, half)
+    out |= stamps.max(axis=(1, 2)) > 3.0
+    stamps, _ = extract_stamps(masks["BAD"] | masks["SATURATED"], xi, yi, half, fill=False)
+    out |= stamps.any(axis=(1, 2))
+    return out

@@ -1,0 +1,15 @@
+# Source this file (bash) to use meas_realbogus from this clone:
+#   source setup.sh
+# It activates the environment made by `make env` (admin/make_env.sh) and puts
+# this clone's python/ and bin.src/ on PYTHONPATH and PATH, as EUPS `setup` would.
+_rb_root=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+if [ ! -e "$_rb_root/.venv/bin/activate" ]; then
+    echo "setup.sh: no environment yet; run 'make env' in $_rb_root first" >&2
+    return 1 2>/dev/null || exit 1
+fi
+# shellcheck disable=SC1091
+source "$_rb_root/.venv/bin/activate"
+export MEAS_REALBOGUS_DIR="$_rb_root"
+export PYTHONPATH="$_rb_root/python${PYTHONPATH:+:$PYTHONPATH}"
+export PATH="$_rb_root/bin.src:$PATH"
+unset _rb_root
