@@ -3,7 +3,7 @@
 #
 # The virtual environment lives outside the clone, in
 #   ${MEAS_REALBOGUS_ENV_ROOT:-$HOME/.cache/meas_realbogus}/venv-<key>
-# where <key> hashes requirements.txt and the Python version, so CI runs and
+# where <key> hashes requirements.txt, constraints.txt and the Python version, so CI runs and
 # later sessions on the same machine reuse it instead of reinstalling torch.
 # Usage: admin/make_env.sh [--print-path]
 set -euo pipefail
@@ -30,7 +30,7 @@ find_python() {
 
 python=$(find_python)
 version=$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-key=$( (cat "$root/requirements.txt"; echo "python=$version") | sha256sum | cut -c1-16)
+key=$( (cat "$root/requirements.txt" "$root/constraints.txt"; echo "python=$version") | sha256sum | cut -c1-16)
 venv="$env_root/venv-py$version-$key"
 
 if [ "${1:-}" = "--print-path" ]; then
@@ -46,7 +46,7 @@ if [ ! -f "$venv/.complete" ]; then
     rm -rf "$venv"
     "$python" -m venv "$venv"
     "$venv/bin/python" -m pip install --quiet --upgrade pip 2>&1 | grep -v "is ignored: it is neither" >&2 || true
-    "$venv/bin/python" -m pip install --quiet -r "$root/requirements.txt" 2>&1 \
+    "$venv/bin/python" -m pip install --quiet -r "$root/requirements.txt" -c "$root/constraints.txt" 2>&1 \
         | grep -v "is ignored: it is neither" >&2 || true
     # The install above filters pip's noise; check that it really worked.
     "$venv/bin/python" -c 'import torch, galsim, sep, lsst.daf.butler, lsst.pipe.base, lsst.images' \

@@ -7,7 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
+from lsst.meas.realbogus.simulation.cli import main
 
 SCRIPT = Path(__file__).parents[1] / "bin.src" / "make_realbogus_sim_repo.py"
 
@@ -49,7 +51,8 @@ def test_build_refuse_and_overwrite(tmp_path):
     assert yaml.safe_load(replaced.stdout)["dia_sources"] == summary["dia_sources"]
 
 
-def test_bad_options_are_reported(tmp_path):
+def test_bad_options_are_reported(tmp_path, capsys):
+    """Bad options exit with status 2 and a message naming the problem, before anything is written."""
     repo = str(tmp_path / "x")
     cases = [
         (("-c", "noSuchField=3"), "unknown config field"),
@@ -59,11 +62,13 @@ def test_bad_options_are_reported(tmp_path):
         (("--seed", "-3"), "non-negative"),
         (("--preset", "huge"), "invalid choice"),
         (("-C", "/no/such/file.py"), "does not exist"),
+        (("-j", "0"), "at least 1"),
     ]
     for args, message in cases:
-        result = run(repo, *args)
-        assert result.returncode == 2, (args, result.stderr)
-        assert message in result.stderr, (args, result.stderr)
+        with pytest.raises(SystemExit) as exit_info:
+            main([repo, *args])
+        assert exit_info.value.code == 2, args
+        assert message in capsys.readouterr().err, args
     assert not Path(repo).exists()
 
 

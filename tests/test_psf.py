@@ -46,7 +46,7 @@ def test_convolver_broadens_and_shifts(sigma):
     indices, weights = basis.weights(np.full(shape, sigma**2))
     out = conv.apply(conv.forward(image), indices, weights, shift=(0.3, -0.4))
     total, cx, cy, var = _moments(out)
-    assert total == pytest.approx(1.0, abs=1e-9)
+    assert total == pytest.approx(1.0, abs=1e-5)
     assert cx == pytest.approx(31.6, abs=1e-3)
     assert cy == pytest.approx(32.3, abs=1e-3)
     # Second moment: kernel variance plus the (sinc-interpolated) shift's spread, small for a delta.
@@ -66,7 +66,7 @@ def test_kernel_overlaps_match_direct_sum():
         w = np.ones((1,) + shape)
         kernels.append(conv.apply(conv.forward(delta), np.array([i]), w))
     direct = np.array([[np.sum(a * b) for b in kernels] for a in kernels])
-    assert np.allclose(overlaps, direct, atol=1e-12)
+    assert np.allclose(overlaps, direct, rtol=1e-4, atol=1e-7)
     assert overlaps[0, 0] == pytest.approx(1.0)
 
 

@@ -8,7 +8,7 @@ fluxes are then fit at each centroid with the local PSF.
 
 from __future__ import annotations
 
-__all__ = ("detect", "merge_dipoles", "psf_photometry", "significance_image")
+__all__ = ("detect", "merge_dipoles", "psf_noise", "psf_photometry", "significance_image")
 
 from collections.abc import Callable
 
@@ -20,17 +20,22 @@ from scipy.spatial import cKDTree
 from .psf import extract_stamps, gaussian_stamps
 
 
-def significance_image(image: np.ndarray, variance: np.ndarray, psf_sigma: float) -> np.ndarray:
+def psf_noise(variance: np.ndarray, psf_sigma: float) -> np.ndarray:
+    """Noise of the PSF-correlated image, ``sqrt(P**2 * V)``, for a Gaussian PSF of ``psf_sigma`` pixels."""
+    den = ndimage.gaussian_filter(variance, psf_sigma / np.sqrt(2.0), mode="constant", truncate=4.0)
+    return np.sqrt(np.maximum(den, 0.0) / (4.0 * np.pi * psf_sigma**2))
+
+
+def significance_image(image: np.ndarray, noise: np.ndarray, psf_sigma: float) -> np.ndarray:
     """Matched-filter S/N image for point sources with a Gaussian PSF of ``psf_sigma`` pixels.
 
     ``S/N = (P * D) / sqrt(P**2 * V)`` for the PSF ``P``, image ``D`` and
-    variance ``V`` (``*`` denotes correlation).
+    variance ``V`` (``*`` denotes correlation); ``noise`` is the
+    denominator, from `psf_noise`.
     """
     num = ndimage.gaussian_filter(image, psf_sigma, mode="constant", truncate=4.0)
-    den = ndimage.gaussian_filter(variance, psf_sigma / np.sqrt(2.0), mode="constant", truncate=4.0)
-    den /= 4.0 * np.pi * psf_sigma**2
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, num / np.sqrt(den), 0.0)
+        return np.where(noise > 0, num / noise, 0.0)
 
 
 def detect(

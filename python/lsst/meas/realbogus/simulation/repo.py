@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = ("DATASET_TYPES", "INPUT_COLLECTION", "RepoExistsError", "build_repo", "plan_work")
 
 import logging
+import multiprocessing
 import os
 import shutil
 import tempfile
@@ -142,8 +143,10 @@ def _run_groups(
         finally:
             _GroupWriter._instance = None
         return
+    # Spawn, not fork: the parent holds threads (FFT workers, the butler's) that fork would copy unsafely.
+    context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
-        max_workers=processes, initializer=_GroupWriter.initialize, initargs=init
+        max_workers=processes, mp_context=context, initializer=_GroupWriter.initialize, initargs=init
     ) as pool:
         futures = [pool.submit(_GroupWriter.run_group, group) for group in groups]
         for future in as_completed(futures):

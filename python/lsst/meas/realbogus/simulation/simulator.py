@@ -27,7 +27,7 @@ import numpy as np
 from . import artifacts
 from .camera import CameraGeometry
 from .config import SimulationConfig
-from .detection import detect, merge_dipoles, psf_photometry, significance_image
+from .detection import detect, merge_dipoles, psf_noise, psf_photometry, significance_image
 from .psf import (
     FWHM_PER_SIGMA,
     GaussianMixture,
@@ -360,7 +360,8 @@ class DetectorSimulator:
         residual = static_sci - scale * self._crop(self.convolver.apply(self.static_fft, est_idx, est_w))
 
         # Detection and measurement; saturated pixels carry no information, so they are not smoothed over.
-        snr = significance_image(np.where(masks["SATURATED"], 0.0, difference), diff_var, psf_sigma)
+        noise = psf_noise(diff_var, psf_sigma)
+        snr = significance_image(np.where(masks["SATURATED"], 0.0, difference), noise, psf_sigma)
         found_det, pos_fp, neg_fp = detect(snr, config.detectionThreshold)
         fwhm = psf_sigma * FWHM_PER_SIGMA
         sources = merge_dipoles(found_det, radius=2.0 * fwhm)
@@ -392,9 +393,9 @@ class DetectorSimulator:
         )
         # Signal that is not a transient: what may blend with one.
         other = artifact_layer + column_layer + residual + (science - unsaturated)
-        other = significance_image(np.where(masks["SATURATED"], 0.0, other), diff_var, psf_sigma)
+        other = significance_image(np.where(masks["SATURATED"], 0.0, other), noise, psf_sigma)
         truth = self._truth_table(
-            visit, transients, t_err, found, residual, diff_var, masks, psf_sigma, wcs, np.abs(other)
+            visit, transients, t_err, found, residual, noise, masks, psf_sigma, wcs, np.abs(other)
         )
         return DetectorVisit(
             visit=visit,
@@ -468,7 +469,7 @@ class DetectorSimulator:
         return table
 
     def _truth_table(
-        self, visit, transients, t_err, found, residual, diff_var, masks, psf_sigma, wcs, other_snr
+        self, visit, transients, t_err, found, residual, noise, masks, psf_sigma, wcs, other_snr
     ):
         config = self.config
         m, size = self.margin, self.size
@@ -538,7 +539,7 @@ class DetectorSimulator:
         yi = np.floor(sy[idx] + 0.5).astype(int)
         sat, _ = extract_stamps(masks["SATURATED"], xi, yi, 2, fill=False)
         saturated = sat.any(axis=(1, 2)) & is_star[idx]
-        rsnr = significance_image(residual, diff_var, psf_sigma)
+        rsnr = significance_image(residual, noise, psf_sigma)
         peak, _ = extract_stamps(np.abs(rsnr), xi, yi, 2)
         peak = peak.max(axis=(1, 2)) if len(idx) else np.zeros(0)
         significant = (peak >= config.detectionThreshold) & ~saturated

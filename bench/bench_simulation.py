@@ -1,0 +1,82 @@
+#!/usr/bin/env python
+"""Time the repository simulator: per-stage cost of one detector-visit, and whole presets.
+
+Usage: python bench/bench_simulation.py [--sizes 1024 2048 4096] [--presets demo training]
+
+Prints, for each detector size, the time to draw a detector's static sky and template (once
+per field), to simulate one visit, and to write one visit's five datasets to a butler, with
+the peak memory of the process; then the wall time of building each requested preset with
+``-j 2``.  Figures are kept in doc/lsst.meas.realbogus/simulation.rst.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+from lsst.daf.butler import Butler
+from lsst.meas.realbogus.simulation.config import PRESETS, SimulationConfig
+from lsst.meas.realbogus.simulation.repo import RUN_COLLECTION, _put, _register, build_repo, plan_work
+from lsst.meas.realbogus.simulation.simulator import DetectorSimulator
+
+
+def peak_rss_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+
+
+def bench_size(size: int, workdir: Path) -> None:
+    config = SimulationConfig()
+    PRESETS["demo"][0](config)
+    config.detectorSize = size
+    config.nDetectors = 1
+    config.tracts = [3080]
+    config.visitsPerField = 2
+    camera, tracts, visits = plan_work(config, seed=1)
+    t0 = time.perf_counter()
+    sim = DetectorSimulator(config, camera, tracts[0], 0, 0, "r", seed=1)
+    t_static = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    product = sim.simulate(visits[0])
+    t_visit = time.perf_counter() - t0
+    repo = workdir / f"repo{size}"
+    Butler.makeRepo(str(repo))
+    with Butler.from_config(str(repo), writeable=True, run=RUN_COLLECTION) as butler:
+        _register(butler, str(repo), config, camera, tracts, visits)
+        t0 = time.perf_counter()
+        _put(butler, config, camera, {t.id: t.fields for t in tracts}, product)
+        t_put = time.perf_counter() - t0
+    print(
+        f"{size:5d}x{size:<5d} static sky + template {t_static:6.2f} s | one visit {t_visit:6.2f} s "
+        f"({len(product.dia_sources)} diaSources) | butler put of 5 datasets {t_put:6.2f} s | "
+        f"peak RSS so far {peak_rss_gb():.2f} GB"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", type=int, nargs="*", default=[1024, 2048, 4096])
+    parser.add_argument("--presets", nargs="*", default=[])
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in args.sizes:
+            bench_size(size, Path(tmp))
+        for preset in args.presets:
+            config = SimulationConfig()
+            PRESETS[preset][0](config)
+            t0 = time.perf_counter()
+            summary = build_repo(Path(tmp) / preset, config, seed=1, processes=2)
+            real = summary["dia_sources_matching_real_transients"] / max(summary["dia_sources"], 1)
+            print(
+                f"preset {preset:9s} -j 2: {time.perf_counter() - t0:7.1f} s, "
+                f"{summary['detector_visits']} detector-visits, {summary['dia_sources']} diaSources "
+                f"({100 * real:.0f}% real)"
+            )
+
+
+if __name__ == "__main__":
+    main()
