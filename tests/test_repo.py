@@ -8,6 +8,7 @@ from conftest import TINY_SEED, tiny_config
 from lsst.daf.butler import Butler
 from lsst.images import DifferenceImage, VisitImage
 from lsst.meas.realbogus.simulation.repo import DATASET_TYPES, INPUT_COLLECTION, RepoExistsError, build_repo
+from lsst.meas.realbogus.simulation.scene import ARTIFACT_KINDS, REAL_KINDS
 
 DIMENSIONS = {"instrument", "visit", "detector"}
 
@@ -137,20 +138,10 @@ def test_dia_source_ids_unique_across_repo(butler):
     assert len(np.unique(ids)) == len(ids)
 
 
-def test_every_artifact_kind_appears(tiny_repo):
+def test_every_kind_appears(tiny_repo):
+    """Even the tiny repository holds every kind of real transient and of artifact."""
     _, summary = tiny_repo
-    for kind in (
-        "host",
-        "offset",
-        "hostless",
-        "variable",
-        "cosmic_ray",
-        "hot_pixel",
-        "bad_column",
-        "streak",
-        "saturated_star",
-        "dipole",
-    ):
+    for kind in REAL_KINDS + ARTIFACT_KINDS:
         assert summary["truth_by_kind"].get(kind, 0) > 0, kind
 
 

@@ -7,17 +7,7 @@ import pytest
 from conftest import robust_sigma
 from lsst.meas.realbogus.matching import match_nearest
 from lsst.meas.realbogus.simulation.detection import psf_photometry
-from lsst.meas.realbogus.simulation.scene import REAL_KINDS
-
-ARTIFACT_KINDS = (
-    "cosmic_ray",
-    "hot_pixel",
-    "bad_column",
-    "streak",
-    "saturated_star",
-    "dipole",
-    "psf_mismatch",
-)
+from lsst.meas.realbogus.simulation.scene import ARTIFACT_KINDS, REAL_KINDS
 
 
 def _kinds(truth):

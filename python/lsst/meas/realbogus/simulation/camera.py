@@ -80,34 +80,28 @@ class CameraGeometry:
         """Gnomonic WCS of a detector for a pointing at ``(ra, dec)`` degrees (north up, east left)."""
         cx, cy = self.detector_center(detector)
         half = (self.detector_size - 1) / 2
-        wcs = astropy.wcs.WCS(naxis=2)
-        wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
-        wcs.wcs.crval = [ra, dec]
-        wcs.wcs.crpix = [half - cx + 1.0, half - cy + 1.0]
-        scale = self.pixel_scale / 3600.0
-        wcs.wcs.cd = [[-scale, 0.0], [0.0, scale]]
-        return wcs
+        return self._tan_wcs(ra, dec, crpix=(half - cx + 1.0, half - cy + 1.0))
 
-    def sky_polygon(self, detector: int, ra: float, dec: float, padding: float = 0.0) -> ConvexPolygon:
+    def sky_polygon(self, detector: int, ra: float, dec: float) -> ConvexPolygon:
         """Sky region of a detector as an `lsst.sphgeom.ConvexPolygon`."""
-        lo, hi = -0.5 - padding, self.detector_size - 0.5 + padding
-        xs = np.array([lo, hi, hi, lo])
-        ys = np.array([lo, lo, hi, hi])
-        ras, decs = self.wcs(detector, ra, dec).all_pix2world(xs, ys, 0)
-        return ConvexPolygon([UnitVector3d(LonLat.fromDegrees(a, d)) for a, d in zip(ras, decs)])
+        lo, hi = -0.5, self.detector_size - 0.5
+        return _polygon(self.wcs(detector, ra, dec), [lo, hi, hi, lo], [lo, lo, hi, hi])
 
     def field_polygon(self, ra: float, dec: float) -> ConvexPolygon:
         """Sky region enclosing all detectors of a pointing at ``(ra, dec)``."""
         half = (self.grid_size * (self.detector_size + self.gap) - self.gap) / 2
-        scale = self.pixel_scale / 3600.0
-        corners = [(-half, -half), (half, -half), (half, half), (-half, half)]
+        # Pixel coordinates relative to the optical axis (CRPIX 1 puts it at pixel 0).
+        wcs = self._tan_wcs(ra, dec, crpix=(1.0, 1.0))
+        return _polygon(wcs, [-half, half, half, -half], [-half, -half, half, half])
+
+    def _tan_wcs(self, ra: float, dec: float, crpix: tuple[float, float]) -> astropy.wcs.WCS:
         wcs = astropy.wcs.WCS(naxis=2)
         wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
         wcs.wcs.crval = [ra, dec]
-        wcs.wcs.crpix = [0.0, 0.0]
+        wcs.wcs.crpix = list(crpix)
+        scale = self.pixel_scale / 3600.0
         wcs.wcs.cd = [[-scale, 0.0], [0.0, scale]]
-        ras, decs = wcs.all_pix2world([c[0] for c in corners], [c[1] for c in corners], 0)
-        return ConvexPolygon([UnitVector3d(LonLat.fromDegrees(a, d)) for a, d in zip(ras, decs)])
+        return wcs
 
     @cached_property
     def frames(self) -> CameraFrameSet:
@@ -155,3 +149,9 @@ class CameraGeometry:
             physical_type="SIM",
         )
         return Detector(attrs, [], self.frames, visit=visit)
+
+
+def _polygon(wcs: astropy.wcs.WCS, xs: list[float], ys: list[float]) -> ConvexPolygon:
+    """Sky polygon through the pixel positions ``xs, ys`` (counter-clockwise on the sky)."""
+    ras, decs = wcs.all_pix2world(np.asarray(xs), np.asarray(ys), 0)
+    return ConvexPolygon([UnitVector3d(LonLat.fromDegrees(a, d)) for a, d in zip(ras, decs)])

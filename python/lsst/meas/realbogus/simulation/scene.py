@@ -10,6 +10,7 @@ from __future__ import annotations
 
 __all__ = (
     "AB_ZERO_POINT_NJY",
+    "ARTIFACT_KINDS",
     "REAL_KINDS",
     "flux_to_mag",
     "make_static_sky",
@@ -26,7 +27,18 @@ AB_ZERO_POINT_NJY = 3631.0e9
 """Flux of an AB magnitude zero source, in nJy."""
 
 REAL_KINDS = ("host", "offset", "hostless", "variable")
-"""Truth kinds of astrophysical (real) transients; every other kind is an artifact."""
+"""Truth kinds of astrophysical (real) transients."""
+
+ARTIFACT_KINDS = (
+    "cosmic_ray",
+    "hot_pixel",
+    "bad_column",
+    "streak",
+    "saturated_star",
+    "dipole",
+    "psf_mismatch",
+)
+"""Truth kinds of bogus detections' causes."""
 
 
 def mag_to_flux(mag: np.ndarray) -> np.ndarray:
