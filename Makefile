@@ -5,6 +5,9 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 REPO ?= $(CURDIR)/demo_repo
 SEED ?= 1
+# Real HST galaxies as hosts when the project's shared data is beside the clone (optional).
+HOSTS := $(wildcard $(CURDIR)/../shared/data/hosts/AEGIS_F814w_catalog.fits)
+SIM_OPTIONS ?= $(if $(HOSTS),-c realGalaxyCatalog=$(HOSTS))
 IN_ENV := source $(CURDIR)/setup.sh &&
 
 .PHONY: env demo test test-fast lint docs clean
@@ -13,7 +16,7 @@ env:
 	@bash admin/make_env.sh >/dev/null
 
 demo: env
-	$(IN_ENV) make_realbogus_sim_repo.py $(REPO) --preset demo --seed $(SEED) --overwrite
+	$(IN_ENV) make_realbogus_sim_repo.py $(REPO) --preset demo --seed $(SEED) --overwrite $(SIM_OPTIONS)
 	@echo "--- visits and detectors of tract 3080 (the training tract):"
 	$(IN_ENV) butler query-data-ids $(REPO) visit detector --collections RBSimCam/sim \
 		--datasets difference_image --where "skymap='DC2_sim' AND tract=3080"

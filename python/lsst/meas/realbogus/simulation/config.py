@@ -4,6 +4,8 @@ from __future__ import annotations
 
 __all__ = ("PRESETS", "SimulationConfig")
 
+import os
+
 import lsst.pex.config as pexConfig
 
 
@@ -160,6 +162,17 @@ class SimulationConfig(pexConfig.Config):
         doc="Minimum distance of injected transients from the detector edge, pixels.", default=5
     )
 
+    realGalaxyCatalog = pexConfig.Field[str](
+        doc="Optional GalSim RealGalaxyCatalog FITS file of real HST galaxy stamps (e.g. the AEGIS "
+        "catalog in the project's shared data, hosts/AEGIS_F814w_catalog.fits); when set, a fraction "
+        "realGalaxyFraction of the galaxies brighter than 22 mag are drawn from it. Empty: parametric "
+        "bulge+disk galaxies only.",
+        default="",
+    )
+    realGalaxyFraction = pexConfig.Field[float](
+        doc="Fraction of the galaxies brighter than 22 mag drawn as real HST galaxies.", default=0.5
+    )
+
     def validate(self) -> None:
         super().validate()
         if len(set(self.tracts)) != len(self.tracts):
@@ -175,6 +188,10 @@ class SimulationConfig(pexConfig.Config):
         if self.seeingRange[0] <= self.templatePsfFwhm:
             raise pexConfig.FieldValidationError(
                 SimulationConfig.seeingRange, self, "science seeing must be broader than the template PSF"
+            )
+        if self.realGalaxyCatalog and not os.path.isfile(self.realGalaxyCatalog):
+            raise pexConfig.FieldValidationError(
+                SimulationConfig.realGalaxyCatalog, self, f"no such file: {self.realGalaxyCatalog}"
             )
         if self.canvasMargin < 16:
             raise pexConfig.FieldValidationError(SimulationConfig.canvasMargin, self, "must be >= 16")

@@ -242,21 +242,34 @@ def make_transients(
     }
 
 
-def draw_galaxies(canvas: np.ndarray, galaxies: dict[str, np.ndarray], psf: galsim.GSObject) -> None:
-    """Draw PSF-convolved bulge+disk galaxies into ``canvas`` (in place).
+def draw_galaxies(
+    canvas: np.ndarray,
+    galaxies: dict[str, np.ndarray],
+    psf: galsim.GSObject,
+    real_catalog: galsim.RealGalaxyCatalog | None = None,
+    pixel_scale: float = 0.2,
+) -> None:
+    """Draw PSF-convolved galaxies into ``canvas`` (in place).
 
     Parameters
     ----------
     canvas : `numpy.ndarray`
         Image to add to, in nJy per pixel.
     galaxies : `dict` [`str`, `numpy.ndarray`]
-        Catalog from `make_static_sky`.
+        Catalog from `make_static_sky`, optionally with a ``real`` column:
+        the index in ``real_catalog`` of the HST galaxy to draw, or -1 for a
+        parametric bulge+disk galaxy.
     psf : `galsim.GSObject`
         PSF in pixel units.
+    real_catalog : `galsim.RealGalaxyCatalog`, optional
+        Real galaxy stamps, required if any ``real`` index is set.
+    pixel_scale : `float`
+        Arcseconds per pixel (real galaxies are defined in arcseconds).
     """
     params = galsim.GSParams(maximum_fft_size=8192)
     ny, nx = canvas.shape
-    for x, y, flux, hlr, bulge, e1, e2 in zip(
+    real = galaxies.get("real", np.full(len(galaxies["x"]), -1))
+    for x, y, flux, hlr, bulge, e1, e2, index in zip(
         galaxies["x"],
         galaxies["y"],
         galaxies["flux"],
@@ -264,10 +277,15 @@ def draw_galaxies(canvas: np.ndarray, galaxies: dict[str, np.ndarray], psf: gals
         galaxies["bulge"],
         galaxies["e1"],
         galaxies["e2"],
+        real,
     ):
-        disk = galsim.Exponential(half_light_radius=hlr, flux=1.0 - bulge, gsparams=params)
-        bulge_obj = galsim.DeVaucouleurs(half_light_radius=0.5 * hlr, flux=bulge, gsparams=params)
-        gal = galsim.Sum([disk, bulge_obj]).shear(e1=e1, e2=e2).withFlux(flux)
+        if index >= 0:
+            gal = galsim.RealGalaxy(real_catalog, index=int(index), flux=flux, gsparams=params)
+            gal = gal.dilate(1.0 / pixel_scale).rotate(np.arctan2(e2, e1) * galsim.radians)
+        else:
+            disk = galsim.Exponential(half_light_radius=hlr, flux=1.0 - bulge, gsparams=params)
+            bulge_obj = galsim.DeVaucouleurs(half_light_radius=0.5 * hlr, flux=bulge, gsparams=params)
+            gal = galsim.Sum([disk, bulge_obj]).shear(e1=e1, e2=e2).withFlux(flux)
         obj = galsim.Convolve([gal, psf], gsparams=params)
         half = int(min(max(6 * hlr + 8, 12), 128))
         xi, yi = int(np.floor(x + 0.5)), int(np.floor(y + 0.5))

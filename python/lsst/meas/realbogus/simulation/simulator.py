@@ -17,6 +17,7 @@ from __future__ import annotations
 
 __all__ = ("DetectorSimulator", "DetectorVisit", "VisitConditions", "make_rng", "plan_visits")
 
+import os
 import zlib
 from dataclasses import dataclass, field
 
@@ -38,7 +39,7 @@ from .psf import (
     extract_stamps,
     gaussian_stamps,
 )
-from .scene import REAL_KINDS, draw_galaxies, make_static_sky, make_transients
+from .scene import REAL_KINDS, draw_galaxies, mag_to_flux, make_static_sky, make_transients
 from .skymap import TractInfo
 
 MASK_KEYS = ("BAD", "SATURATED", "COSMIC_RAY", "DETECTED", "DETECTED_NEGATIVE", "NO_DATA")
@@ -209,7 +210,19 @@ class DetectorSimulator:
         )
         static = np.zeros(self.shape)
         self._draw_stars(static)
-        draw_galaxies(static, self.galaxies, self._template_psf_galsim())
+        real_catalog = None
+        if config.realGalaxyCatalog:
+            import galsim
+
+            path = os.path.abspath(config.realGalaxyCatalog)
+            real_catalog = galsim.RealGalaxyCatalog(os.path.basename(path), dir=os.path.dirname(path))
+            bright = (self.galaxies["flux"] > mag_to_flux(22.0)) & (
+                rng.uniform(size=len(self.galaxies["flux"])) < config.realGalaxyFraction
+            )
+            self.galaxies["real"] = np.where(bright, rng.integers(0, real_catalog.nobjects, bright.size), -1)
+        draw_galaxies(
+            static, self.galaxies, self._template_psf_galsim(), real_catalog, pixel_scale=config.pixelScale
+        )
         self.static = static
         # The template: the static sky plus the noise of a deep coadd, drawn once.
         sky = config.skySigma / np.sqrt(config.templateDepth)
