@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from lsst.meas.realbogus.simulation.config import SimulationConfig
 from lsst.meas.realbogus.simulation.repo import plan_work
 from lsst.meas.realbogus.simulation.scene import flux_to_mag, mag_to_flux, sample_power_law_mags
