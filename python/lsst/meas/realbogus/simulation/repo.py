@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ("DATASET_TYPES", "INPUT_COLLECTION", "RepoExistsError", "build_repo", "plan_work")
+__all__ = ("DATASET_TYPES", "INPUT_COLLECTION", "RepoExistsError", "build_repo", "make_images", "plan_work")
 
 import logging
 import multiprocessing
@@ -203,14 +203,21 @@ def _day_obs(mjd: float) -> int:
     return int(Time(mjd - 0.5, format="mjd", scale="tai").strftime("%Y%m%d"))
 
 
-def _put(butler: Butler, config: SimulationConfig, camera: CameraGeometry, fields, product: DetectorVisit):
+def make_images(config: SimulationConfig, camera: CameraGeometry, fields, product: DetectorVisit) -> dict:
+    """The `lsst.images` objects of one simulated detector-visit.
+
+    Returns
+    -------
+    images : `dict`
+        ``science`` and ``template`` (`~lsst.images.VisitImage`) and
+        ``difference`` (`~lsst.images.DifferenceImage`).
+    """
     v = product.visit
-    data_id = {"instrument": config.instrument, "visit": v.visit, "detector": product.detector}
     ra, dec = fields[v.tract][v.field]
     wcs = camera.wcs(product.detector, ra, dec)
     detector = camera.detector(product.detector, visit=v.visit)
     obs_info = make_observation_info(config.instrument, v.visit, product.detector, v.band, v.mjd)
-    images = {
+    return {
         "science": make_visit_image(
             product.science,
             product.science_variance,
@@ -245,7 +252,12 @@ def _put(butler: Butler, config: SimulationConfig, camera: CameraGeometry, field
             metadata=product.metadata,
         ),
     }
-    for role, obj in images.items():
+
+
+def _put(butler: Butler, config: SimulationConfig, camera: CameraGeometry, fields, product: DetectorVisit):
+    v = product.visit
+    data_id = {"instrument": config.instrument, "visit": v.visit, "detector": product.detector}
+    for role, obj in make_images(config, camera, fields, product).items():
         butler.put(obj, DATASET_TYPES[role][0], data_id)
     butler.put(product.dia_sources, DATASET_TYPES["diaSources"][0], data_id)
     butler.put(product.truth, DATASET_TYPES["truth"][0], data_id)

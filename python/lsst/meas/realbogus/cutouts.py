@@ -1,0 +1,194 @@
+"""Cutting postage stamps around detections, in one pass over in-memory images.
+
+Cutouts are centred on the pixel nearest each centroid: for a cutout of size
+``s`` the first pixel is ``floor(x - (s - 1) / 2 + 0.5)``, so for odd sizes the
+centroid's pixel is the central one, and for even sizes the centroid lies
+within half a pixel of the cutout's centre.  Pixels outside the image take a
+fill value; NaN pixels and pixels with a flagged mask bit are replaced by the
+same fill value and counted.
+"""
+
+from __future__ import annotations
+
+__all__ = ("Cutouts", "bad_pixels", "cutout_origins", "extract_cutouts")
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class Cutouts:
+    """Cutouts of N detections in C images.
+
+    Attributes
+    ----------
+    data : `numpy.ndarray`
+        ``(N, C, size, size)`` float32 pixel values; pixels off the image,
+        NaN or masked hold the fill value.
+    off_image : `numpy.ndarray`
+        ``(N,)`` bool: the cutout is not entirely inside the image (or the
+        centroid is not finite).
+    bad_fraction : `numpy.ndarray`
+        ``(N,)`` float32: fraction of the cutout's pixels that are off the
+        image, NaN, or masked, in any channel (1 for a non-finite centroid).
+    """
+
+    data: np.ndarray
+    off_image: np.ndarray
+    bad_fraction: np.ndarray
+
+
+def cutout_origins(x: np.ndarray, y: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """First column and row of each cutout, and whether the centroid is finite.
+
+    Parameters
+    ----------
+    x, y : `numpy.ndarray`
+        Centroids in array coordinates (the centre of the first pixel is 0).
+    size : `int`
+        Cutout width and height.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    finite = np.isfinite(x) & np.isfinite(y)
+    half = (size - 1) / 2.0
+    x0 = np.floor(np.where(finite, x, 0.0) - half + 0.5).astype(np.int64)
+    y0 = np.floor(np.where(finite, y, 0.0) - half + 0.5).astype(np.int64)
+    return x0, y0, finite
+
+
+def extract_cutouts(
+    images: Sequence[np.ndarray],
+    x: np.ndarray,
+    y: np.ndarray,
+    size: int,
+    *,
+    fill: float = 0.0,
+    bad: Sequence[np.ndarray | None] | None = None,
+) -> Cutouts:
+    """Cut ``size`` x ``size`` stamps of every image around every centroid.
+
+    Each image is read once, in memory; a cutout is a slice copy, so the cost
+    is that of copying the cutouts' bytes.
+
+    Parameters
+    ----------
+    images : sequence of `numpy.ndarray`
+        Two-dimensional images of one shape (the channels, in output order).
+    x, y : `numpy.ndarray`
+        Centroids in array coordinates.
+    size : `int`
+        Cutout width and height (odd or even).
+    fill : `float`
+        Value for pixels off the image, NaN, or masked.
+    bad : sequence of `numpy.ndarray` or `None`, optional
+        Per image, a boolean array of pixels to treat as missing (e.g. from
+        its mask), or `None`.
+
+    Returns
+    -------
+    cutouts : `Cutouts`
+
+    Raises
+    ------
+    ValueError
+        If the images (or bad-pixel arrays) do not all have the same 2-d
+        shape, or ``x`` and ``y`` differ in length.
+    """
+    if not images:
+        raise ValueError("no images to cut")
+    shape = images[0].shape
+    for i, image in enumerate(images):
+        if image.ndim != 2 or image.shape != shape:
+            raise ValueError(
+                f"image {i} has shape {image.shape}; all images must be 2-d and of shape {shape}"
+            )
+    if bad is not None:
+        if len(bad) != len(images):
+            raise ValueError(f"{len(bad)} bad-pixel arrays for {len(images)} images")
+        for i, b in enumerate(bad):
+            if b is not None and b.shape != shape:
+                raise ValueError(f"bad-pixel array {i} has shape {b.shape}; expected {shape}")
+    x = np.asarray(x)
+    y = np.asarray(y)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError(f"x and y must be 1-d and of equal length, got shapes {x.shape} and {y.shape}")
+    if size < 1:
+        raise ValueError(f"cutout size must be positive, got {size}")
+    n, n_chan = len(x), len(images)
+    height, width = shape
+    x0, y0, finite = cutout_origins(x, y, size)
+    inside = finite & (x0 >= 0) & (y0 >= 0) & (x0 + size <= width) & (y0 + size <= height)
+    data = np.empty((n, n_chan, size, size), dtype=np.float32)
+    missing = np.zeros((n, size, size), dtype=bool)
+
+    interior = np.flatnonzero(inside)
+    for c, image in enumerate(images):
+        out = data[:, c]
+        for i in interior:
+            out[i] = image[y0[i] : y0[i] + size, x0[i] : x0[i] + size]
+    if bad is not None:
+        for b in bad:
+            if b is None:
+                continue
+            for i in interior:
+                missing[i] |= b[y0[i] : y0[i] + size, x0[i] : x0[i] + size]
+
+    # Cutouts crossing the edge: copy the overlap, the rest is missing.
+    for i in np.flatnonzero(~inside):
+        data[i] = fill
+        missing[i] = True
+        if not finite[i]:
+            continue
+        ys0, ys1 = max(y0[i], 0), min(y0[i] + size, height)
+        xs0, xs1 = max(x0[i], 0), min(x0[i] + size, width)
+        if ys1 <= ys0 or xs1 <= xs0:
+            continue
+        dy, dx = ys0 - y0[i], xs0 - x0[i]
+        region = (slice(dy, dy + ys1 - ys0), slice(dx, dx + xs1 - xs0))
+        missing[i][region] = False
+        for c, image in enumerate(images):
+            data[i, c][region] = image[ys0:ys1, xs0:xs1]
+        if bad is not None:
+            for b in bad:
+                if b is not None:
+                    missing[i][region] |= b[ys0:ys1, xs0:xs1]
+
+    nan = ~np.isfinite(data)
+    if nan.any():
+        missing |= nan.any(axis=1)
+    if missing.any():
+        data[np.broadcast_to(missing[:, None], data.shape)] = fill
+    bad_fraction = missing.reshape(n, -1).mean(axis=1).astype(np.float32) if n else np.zeros(0, np.float32)
+    return Cutouts(data=data, off_image=~inside, bad_fraction=bad_fraction)
+
+
+def bad_pixels(image: Any, planes: Sequence[str]) -> np.ndarray | None:
+    """Pixels of an `lsst.images` image whose mask has any of ``planes`` set.
+
+    Planes the image's mask schema does not have are ignored.
+
+    Returns
+    -------
+    bad : `numpy.ndarray` or `None`
+        Boolean array of the image's shape, or `None` when the image has no
+        mask or none of the planes.
+    """
+    mask = getattr(image, "mask", None)
+    if mask is None:
+        return None
+    present = [p for p in planes if p in mask.schema.names]
+    if not present:
+        return None
+    bits = np.atleast_1d(mask.schema.bitmask(*present))
+    array = mask.array
+    if array.ndim == 2:
+        return (array & bits[0]) != 0
+    used = np.flatnonzero(bits)
+    bad = (array[..., used[0]] & bits[used[0]]) != 0
+    for byte in used[1:]:
+        bad |= (array[..., byte] & bits[byte]) != 0
+    return bad

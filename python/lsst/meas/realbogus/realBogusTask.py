@@ -1,0 +1,243 @@
+"""RealBogusTask: score every diaSource of a detector with a TorchScript real/bogus model."""
+
+from __future__ import annotations
+
+__all__ = ("RealBogusConfig", "RealBogusConnections", "RealBogusTask", "default_model_path")
+
+import os
+import time
+from importlib import resources
+from typing import Any
+
+import astropy.table
+import numpy as np
+
+import lsst.pex.config as pexConfig
+import lsst.pipe.base as pipeBase
+import lsst.pipe.base.connectionTypes as cT
+
+from .cutouts import bad_pixels, extract_cutouts
+from .model import LoadedModel, load_model
+from .normalization import normalize
+
+DEFAULT_MODEL = "rb_default.pt"
+
+
+def default_model_path() -> str:
+    """Path of the model shipped in the package."""
+    return str(resources.files("lsst.meas.realbogus") / "models" / DEFAULT_MODEL)
+
+
+class RealBogusConnections(pipeBase.PipelineTaskConnections, dimensions=("instrument", "visit", "detector")):
+    """Inputs and output of `RealBogusTask` (dataset type names as in current alert production)."""
+
+    diaSources = cT.Input(
+        doc="diaSources detected on the difference image (one score row is written for each).",
+        name="dia_source_unstandardized",
+        storageClass="ArrowAstropy",
+        dimensions=("instrument", "visit", "detector"),
+    )
+    science = cT.Input(
+        doc="Calibrated science image the difference image was made from.",
+        name="preliminary_visit_image",
+        storageClass="VisitImage",
+        dimensions=("instrument", "visit", "detector"),
+    )
+    template = cT.Input(
+        doc="Template warped to the science image's detector.",
+        name="template_detector",
+        storageClass="VisitImage",
+        dimensions=("instrument", "visit", "detector"),
+    )
+    difference = cT.Input(
+        doc="Difference image (science minus PSF-matched template).",
+        name="difference_image",
+        storageClass="DifferenceImage",
+        dimensions=("instrument", "visit", "detector"),
+    )
+    scores = cT.Output(
+        doc="Real/bogus score and flags of every input diaSource, in input order.",
+        name="dia_source_realbogus",
+        storageClass="ArrowAstropy",
+        dimensions=("instrument", "visit", "detector"),
+    )
+
+
+class RealBogusConfig(pipeBase.PipelineTaskConfig, pipelineConnections=RealBogusConnections):
+    """Configuration of `RealBogusTask`."""
+
+    modelFile = pexConfig.Field[str](
+        doc="TorchScript model file (with meas_realbogus metadata). Empty: the model shipped in the "
+        "package (lsst/meas/realbogus/models/rb_default.pt).",
+        default="",
+    )
+    cutoutSize = pexConfig.Field[int](
+        doc="Cutout width and height, pixels; must equal the model's (checked at start-up).",
+        default=51,
+        check=lambda n: n >= 4,
+    )
+    fillValue = pexConfig.Field[float](
+        doc="Pixel value used off the image edge and for NaN or masked pixels, before normalization.",
+        default=0.0,
+    )
+    badMaskPlanes = pexConfig.ListField[str](
+        doc="Mask planes whose pixels are treated as missing (replaced by fillValue and counted).",
+        default=["NO_DATA", "SATURATED", "BAD"],
+    )
+    maxBadPixelFraction = pexConfig.Field[float](
+        doc="Flag a diaSource (flag_badPixels) when more than this fraction of its cutout pixels is "
+        "NaN, masked or off the image (in any channel).",
+        default=0.2,
+        check=lambda f: 0.0 <= f <= 1.0,
+    )
+    xColumn = pexConfig.Field[str](doc="Centroid x column of the diaSource table (pixels).", default="x")
+    yColumn = pexConfig.Field[str](doc="Centroid y column of the diaSource table (pixels).", default="y")
+    idColumn = pexConfig.Field[str](doc="Identifier column of the diaSource table.", default="diaSourceId")
+    batchSize = pexConfig.Field[int](doc="Cutouts per model batch.", default=512, check=lambda n: n > 0)
+    device = pexConfig.Field[str](
+        doc="Torch device: 'cpu', 'cuda' or 'cuda:N'.",
+        default="cpu",
+        check=lambda d: d == "cpu" or d == "cuda" or d.startswith("cuda:"),
+    )
+    numThreads = pexConfig.Field[int](
+        doc="CPU threads for the model (0: torch's default, one per core).", default=0, check=lambda n: n >= 0
+    )
+
+    def resolved_model_file(self) -> str:
+        """The model file this config uses."""
+        return self.modelFile or default_model_path()
+
+    def validate(self) -> None:
+        super().validate()
+        path = self.resolved_model_file()
+        if not os.path.isfile(path):
+            raise pexConfig.FieldValidationError(
+                RealBogusConfig.modelFile, self, f"model file {path} does not exist"
+            )
+
+
+class RealBogusTask(pipeBase.PipelineTask):
+    """Score every diaSource of a detector as real (1) or bogus (0).
+
+    Template, science and difference cutouts are cut around each diaSource
+    centroid in one pass over each image, normalized as the model's metadata
+    says, and scored by the TorchScript model in batches.  The output has
+    exactly one row per input diaSource, in input order, with flags for
+    cutouts off the image edge, cutouts with too many NaN or masked pixels,
+    and rows that could not be scored (non-finite centroid or model output).
+
+    The model is loaded once per process, and checked against the
+    configuration when the task is constructed, before any data is read.
+    """
+
+    ConfigClass = RealBogusConfig
+    _DefaultName = "realBogus"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        path = self.config.resolved_model_file()
+        # Raises ModelError, naming the file and the problem, before any data is read.
+        self.model: LoadedModel = load_model(path, device=self.config.device)
+        self.model.check_compatible(cutout_size=self.config.cutoutSize)
+        if self.config.numThreads:
+            import torch
+
+            torch.set_num_threads(self.config.numThreads)
+        md = self.model.metadata
+        self.log.debug(
+            "Model %s (version %s, %s, channels %s, normalization %s).",
+            path,
+            md.version,
+            md.architecture,
+            md.channels,
+            md.normalization,
+        )
+
+    def run(
+        self, diaSources: astropy.table.Table, science: Any, template: Any, difference: Any
+    ) -> pipeBase.Struct:
+        """Score diaSources.
+
+        Parameters
+        ----------
+        diaSources : `astropy.table.Table`
+            diaSources, with id and centroid columns (see config).
+        science, template : `lsst.images.VisitImage`
+            Science image and template, on the same pixel grid.
+        difference : `lsst.images.DifferenceImage`
+            Difference image, on the same pixel grid.
+
+        Returns
+        -------
+        result : `lsst.pipe.base.Struct`
+            ``scores``: `astropy.table.Table` with one row per diaSource.
+
+        Raises
+        ------
+        ValueError
+            If a required column is missing or the images are not on one
+            pixel grid.
+        """
+        config = self.config
+        md = self.model.metadata
+        for column in (config.idColumn, config.xColumn, config.yColumn):
+            if column not in diaSources.colnames:
+                raise ValueError(f"diaSource table has no column {column!r} (columns: {diaSources.colnames})")
+        images = {"science": science, "template": template, "difference": difference}
+        bbox = difference.bbox
+        for name, image in images.items():
+            if image.bbox != bbox:
+                raise ValueError(
+                    f"{name} image bbox {image.bbox} differs from the difference image bbox {bbox}"
+                )
+
+        t0 = time.perf_counter()
+        x = np.asarray(diaSources[config.xColumn], dtype=np.float64) - bbox.x.start
+        y = np.asarray(diaSources[config.yColumn], dtype=np.float64) - bbox.y.start
+        arrays = [images[c].image.array for c in md.channels]
+        bad = [bad_pixels(images[c], config.badMaskPlanes) for c in md.channels]
+        cutouts = extract_cutouts(arrays, x, y, md.cutout_size, fill=config.fillValue, bad=bad)
+        t1 = time.perf_counter()
+        normalized = normalize(cutouts.data, md.normalization)
+        t2 = time.perf_counter()
+        scorable = np.isfinite(x) & np.isfinite(y)
+        scores = np.full(len(x), np.nan, dtype=np.float32)
+        if scorable.any():
+            scores[scorable] = self.model.predict(normalized[scorable], batch_size=config.batchSize)
+        t3 = time.perf_counter()
+        no_score = ~np.isfinite(scores)
+        scores[no_score] = np.nan
+
+        table = astropy.table.Table(
+            {
+                config.idColumn: np.asarray(diaSources[config.idColumn]),
+                "score": scores,
+                "flag_edge": cutouts.off_image,
+                "flag_badPixels": cutouts.bad_fraction > config.maxBadPixelFraction,
+                "flag_noScore": no_score,
+                "badPixelFraction": cutouts.bad_fraction,
+            }
+        )
+        table["modelVersion"] = np.full(len(table), md.version, dtype="U7")
+        table.meta["MODEL_VERSION"] = md.version
+        table.meta["MODEL_FILE"] = os.path.basename(self.model.path)
+        self.metadata["cutoutSeconds"] = t1 - t0
+        self.metadata["normalizationSeconds"] = t2 - t1
+        self.metadata["modelSeconds"] = t3 - t2
+        self.metadata["numSources"] = len(table)
+        self.metadata["numFlaggedEdge"] = int(table["flag_edge"].sum())
+        self.metadata["numFlaggedBadPixels"] = int(table["flag_badPixels"].sum())
+        self.metadata["numNoScore"] = int(no_score.sum())
+        self.log.info(
+            "Scored %d diaSources (%d at the edge, %d with bad pixels, %d unscored) in %.2f s "
+            "(cutouts %.2f s, normalization %.2f s, model %.2f s).",
+            len(table),
+            table["flag_edge"].sum(),
+            table["flag_badPixels"].sum(),
+            no_score.sum(),
+            t3 - t0,
+            t1 - t0,
+            t2 - t1,
+            t3 - t2,
+        )
+        return pipeBase.Struct(scores=table)

@@ -1,0 +1,97 @@
+"""Cutout extraction: centring, edges, NaN and masked pixels, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from lsst.meas.realbogus.cutouts import cutout_origins, extract_cutouts
+
+
+def _ramp(shape=(60, 80)):
+    """Image whose value encodes its pixel: 1000 * row + column."""
+    yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]]
+    return (1000.0 * yy + xx).astype(np.float32)
+
+
+@pytest.mark.parametrize("size", [5, 6, 51, 32])
+def test_centring_to_the_pixel(size):
+    image = _ramp((120, 140))
+    x = np.array([60.0, 60.4, 60.6, 59.5])
+    y = np.array([70.0, 70.49, 70.51, 69.5])
+    cut = extract_cutouts([image], x, y, size)
+    centre = (size - 1) / 2
+    for i in range(len(x)):
+        stamp = cut.data[i, 0]
+        col0 = stamp[0, 0] % 1000
+        row0 = stamp[0, 0] // 1000
+        # The centroid lies within half a pixel of the cutout's centre.
+        assert abs((x[i] - col0) - centre) <= 0.5 + 1e-9
+        assert abs((y[i] - row0) - centre) <= 0.5 + 1e-9
+        if size % 2:
+            assert stamp[size // 2, size // 2] == 1000 * np.floor(y[i] + 0.5) + np.floor(x[i] + 0.5)
+    assert not cut.off_image.any()
+    assert np.all(cut.bad_fraction == 0)
+
+
+def test_channels_keep_their_order():
+    a, b = _ramp(), -_ramp()
+    cut = extract_cutouts([a, b], np.array([40.0]), np.array([30.0]), 7)
+    assert cut.data.shape == (1, 2, 7, 7)
+    assert np.array_equal(cut.data[0, 0], -cut.data[0, 1])
+
+
+def test_edges_are_filled_and_flagged():
+    image = _ramp((50, 50))
+    x = np.array([0.0, 49.0, 25.0, -30.0, 25.0])
+    y = np.array([25.0, 49.0, 25.0, 25.0, 3.0])
+    cut = extract_cutouts([image], x, y, 11, fill=-7.0)
+    assert cut.off_image.tolist() == [True, True, False, True, True]
+    # Source at x=0: 5 of 11 columns are off the image.
+    assert cut.bad_fraction[0] == pytest.approx(5 / 11)
+    assert np.all(cut.data[0, 0, :, :5] == -7.0)
+    assert cut.data[0, 0, 5, 5] == 1000 * 25 + 0
+    assert cut.bad_fraction[1] == pytest.approx(1 - 36 / 121)
+    assert cut.bad_fraction[3] == 1.0 and np.all(cut.data[3] == -7.0)
+    assert cut.bad_fraction[4] == pytest.approx(2 / 11)
+
+
+def test_nan_and_masked_pixels_are_replaced_and_counted():
+    image = _ramp()
+    image[30, 40] = np.nan
+    other = _ramp()
+    bad = np.zeros(image.shape, dtype=bool)
+    bad[31:33, 40] = True
+    cut = extract_cutouts([image, other], np.array([40.0]), np.array([30.0]), 5, fill=0.0, bad=[None, bad])
+    assert np.isfinite(cut.data).all()
+    assert cut.data[0, 0, 2, 2] == 0.0
+    # A pixel missing in any channel is missing in all: 3 of 25.
+    assert cut.bad_fraction[0] == pytest.approx(3 / 25)
+    assert cut.data[0, 1, 3, 2] == 0.0 and cut.data[0, 1, 1, 2] != 0.0
+
+
+def test_non_finite_centroids():
+    cut = extract_cutouts([_ramp()], np.array([np.nan, 10.0]), np.array([5.0, np.inf]), 5, fill=1.0)
+    assert cut.off_image.all()
+    assert np.all(cut.bad_fraction == 1.0)
+    assert np.all(cut.data == 1.0)
+
+
+def test_empty_catalog():
+    cut = extract_cutouts([_ramp(), _ramp()], np.zeros(0), np.zeros(0), 51)
+    assert cut.data.shape == (0, 2, 51, 51)
+    assert cut.bad_fraction.shape == (0,)
+
+
+def test_shape_mismatch_is_an_error():
+    with pytest.raises(ValueError, match="shape"):
+        extract_cutouts([_ramp((60, 80)), _ramp((60, 81))], np.array([1.0]), np.array([1.0]), 5)
+    with pytest.raises(ValueError, match="equal length"):
+        extract_cutouts([_ramp()], np.array([1.0, 2.0]), np.array([1.0]), 5)
+    with pytest.raises(ValueError, match="bad-pixel"):
+        extract_cutouts([_ramp()], np.array([1.0]), np.array([1.0]), 5, bad=[np.zeros((3, 3), bool)])
+
+
+def test_origins_round_half_up():
+    x0, y0, finite = cutout_origins(np.array([10.5, 10.49]), np.array([0.0, 0.0]), 3)
+    assert x0.tolist() == [10, 9]
+    assert finite.all()

@@ -1,0 +1,58 @@
+"""Cutout normalizations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from lsst.meas.realbogus.normalization import NORMALIZATIONS, l2, mong_eq9, normalize, robust
+
+
+@pytest.fixture
+def cutouts():
+    rng = np.random.default_rng(4)
+    data = rng.normal(100.0, 5.0, size=(6, 3, 21, 21)).astype(np.float32)
+    data[:, :, 10, 10] += 500.0
+    return data
+
+
+def test_robust_gives_unit_noise(cutouts):
+    out = robust(cutouts)
+    assert out.dtype == np.float32 and out.shape == cutouts.shape
+    flat = out.reshape(6, 3, -1)
+    assert np.allclose(np.median(flat, axis=-1), 0.0, atol=1e-5)
+    assert np.allclose(np.median(np.abs(flat), axis=-1) * 1.4826, 1.0, atol=1e-4)
+    # Invariant to offset and scale of the input.
+    assert np.allclose(robust(3.0 * cutouts + 7.0), out, atol=1e-4)
+
+
+def test_l2_unit_norm(cutouts):
+    out = l2(cutouts)
+    assert np.allclose(np.sqrt((out.astype(float) ** 2).sum(axis=(-2, -1))), 1.0, atol=1e-5)
+    assert np.all(l2(np.zeros((1, 1, 3, 3), np.float32)) == 0)
+
+
+def test_mong_eq9_maps_median_peak_and_low_percentile(cutouts):
+    out = mong_eq9(cutouts)
+    assert out.min() >= 0.0 and out.max() <= 1.0 + 1e-6
+    for n in range(out.shape[0]):
+        for c in range(out.shape[1]):
+            x, o = cutouts[n, c].ravel(), out[n, c].ravel()
+            assert o[np.argmax(x)] == pytest.approx(1.0)
+            med = np.median(x)
+            below = x[x < med]
+            p05 = np.percentile(below, 5)
+            # Pixels at or under the 5th percentile of the sub-median pixels map to 0.
+            assert np.all(o[x <= p05] <= 1e-6)
+            assert np.all(o[x > med] > 0.5)
+
+
+def test_flat_cutouts_do_not_blow_up():
+    flat = np.full((2, 3, 5, 5), 4.0, np.float32)
+    for name in NORMALIZATIONS:
+        out = normalize(flat, name)
+        assert np.isfinite(out).all(), name
+
+
+def test_unknown_normalization():
+    with pytest.raises(ValueError, match="Unknown normalization"):
+        normalize(np.zeros((1, 1, 2, 2), np.float32), "zscale")
