@@ -1,5 +1,6 @@
 # meas_realbogus: the two commands of the README, and helpers.
-#   make demo   set up the environment, build the simulated demo repository and show it
+#   make demo   set up the environment, build the simulated demo repository, score it with
+#               pipetask and the shipped model, and report against the truth
 #   make test   run the test suite (what CI runs)
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -10,7 +11,7 @@ HOSTS := $(wildcard $(CURDIR)/../shared/data/hosts/AEGIS_F814w_catalog.fits)
 SIM_OPTIONS ?= $(if $(HOSTS),-c realGalaxyCatalog=$(HOSTS))
 IN_ENV := source $(CURDIR)/setup.sh &&
 
-.PHONY: env demo test test-fast lint docs clean
+.PHONY: env demo default-model test test-fast lint docs bench clean
 
 env:
 	@bash admin/make_env.sh >/dev/null
@@ -20,9 +21,15 @@ demo: env
 	@echo "--- visits and detectors of tract 3080 (the training tract):"
 	$(IN_ENV) butler query-data-ids $(REPO) visit detector --collections RBSimCam/sim \
 		--datasets difference_image --where "skymap='DC2_sim' AND tract=3080"
-	@echo "--- datasets of one detector:"
-	$(IN_ENV) butler query-datasets $(REPO) '*' --collections RBSimCam/sim \
-		--where "instrument='RBSimCam' AND visit=10000 AND detector=0"
+	@echo "--- real/bogus scoring of every diaSource with the shipped model:"
+	$(IN_ENV) pipetask run -b $(REPO) -i RBSimCam/sim -o u/demo/realbogus \
+		-p pipelines/RealBogus.yaml --register-dataset-types -j 1 --log-level WARNING --log-level lsst.realBogus=INFO
+	@echo "--- scores against the simulation's truth:"
+	$(IN_ENV) realbogus_score_report.py $(REPO) u/demo/realbogus --png $(CURDIR)/demo_scores.png
+
+# Reproduce the shipped default model (builds a training-preset repository first, ~25 minutes).
+default-model: env
+	$(IN_ENV) train_default_model.py --repo $(CURDIR)/rbsim_training_repo --seed 1
 
 test: env
 	$(IN_ENV) python -m pytest tests
@@ -36,5 +43,8 @@ lint: env
 docs: env
 	$(IN_ENV) sphinx-build -W -b html doc doc/_build/html
 
+bench: env
+	$(IN_ENV) python bench/bench_realbogus.py && python bench/bench_simulation.py --presets demo
+
 clean:
-	rm -rf doc/_build .pytest_cache demo_repo
+	rm -rf doc/_build .pytest_cache demo_repo demo_scores.png

@@ -1,0 +1,213 @@
+#!/usr/bin/env python
+"""Benchmark RealBogusTask: cutouts, run() on a full detector, and pipetask on one detector.
+
+Usage: python bench/bench_realbogus.py [--sources 1000] [--skip-pipetask]
+
+1. Cutout extraction, one thread, 51x51 triplets from three 4096x4096 images,
+   beside a plain memory copy of the same bytes (the physical limit).
+2. RealBogusTask.run() on a 4096x4096 detector with 1000 diaSources and the
+   default model (no butler I/O): the split between cutouts, normalization and
+   the model, and the model's achieved GFLOP/s beside the machine's measured
+   float32 matrix-multiply peak.
+3. ``pipetask run`` of the pipeline on one simulated 4096x4096 detector: wall
+   time and peak memory (the maximum resident set size of the process).
+
+Figures are kept in doc/lsst.meas.realbogus/task.rst.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def best_of(fn, repeat: int = 5) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def bench_cutouts(n: int = 20000, size: int = 51) -> None:
+    from lsst.meas.realbogus.cutouts import extract_cutouts
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(0)
+    images = [rng.standard_normal((4096, 4096), dtype=np.float32) for _ in range(3)]
+    x = rng.uniform(30, 4066, n)
+    y = rng.uniform(30, 4066, n)
+    src = np.ones((n, 3, size, size), np.float32)
+    dst = np.zeros_like(src)
+    with threadpool_limits(1):
+        t_copy = best_of(lambda: np.copyto(dst, src))
+        t_cut = best_of(lambda: extract_cutouts(images, x, y, size), repeat=3)
+    print(
+        f"cutouts: {n / t_cut:,.0f} triplets/s ({size}x{size}, one thread); memory copy of the same bytes "
+        f"{n / t_copy:,.0f} triplets/s; ratio {t_copy / t_cut:.2f} of the copy speed"
+    )
+
+
+def model_flops(module, shape) -> float:
+    """Floating-point operations of one forward pass (2 per multiply-add of convolutions and dense layers)."""
+    import torch
+    from torch import nn
+
+    total = 0
+
+    def hook(layer, inputs, output):
+        nonlocal total
+        if isinstance(layer, nn.Conv2d):
+            k = layer.kernel_size[0] * layer.kernel_size[1] * layer.in_channels // layer.groups
+            total += 2 * k * output.numel()
+        elif isinstance(layer, nn.Linear):
+            total += 2 * layer.in_features * output.numel()
+
+    handles = [
+        m.register_forward_hook(hook) for m in module.modules() if isinstance(m, nn.Conv2d | nn.Linear)
+    ]
+    with torch.inference_mode():
+        module(torch.zeros(shape))
+    for h in handles:
+        h.remove()
+    return total / shape[0]
+
+
+def matmul_peak() -> float:
+    import torch
+
+    a = torch.randn(2048, 2048)
+    b = torch.randn(2048, 2048)
+    t = best_of(lambda: a @ b, repeat=5)
+    return 2 * 2048**3 / t / 1e9
+
+
+def bench_run(n_sources: int) -> None:
+    import astropy.table
+    import torch
+    from lsst.meas.realbogus import RealBogusConfig, RealBogusTask
+    from lsst.meas.realbogus.architectures import make_architecture
+    from lsst.meas.realbogus.simulation.camera import CameraGeometry
+    from lsst.meas.realbogus.simulation.images import make_observation_info, make_visit_image
+
+    size = 4096
+    camera = CameraGeometry("RBSimCam", 1, size, 0, 0.2)
+    rng = np.random.default_rng(1)
+    wcs = camera.wcs(0, 60.0, -35.0)
+    det = camera.detector(0, visit=1)
+    obs = make_observation_info("RBSimCam", 1, 0, "r", 61000.0)
+    masks = {"BAD": np.zeros((size, size), bool)}
+    images = {}
+    for name in ("science", "template", "difference"):
+        pixels = rng.normal(0, 20, (size, size)).astype(np.float32)
+        var = np.full((size, size), 400.0, np.float32)
+        images[name] = make_visit_image(
+            pixels, var, masks, 2.0, wcs, det, obs, "r", difference=name == "difference"
+        )
+    dia = astropy.table.Table(
+        {
+            "diaSourceId": np.arange(n_sources),
+            "x": rng.uniform(0, size - 1, n_sources),
+            "y": rng.uniform(0, size - 1, n_sources),
+        }
+    )
+    task = RealBogusTask(config=RealBogusConfig())
+    task.run(dia, **images)  # warm up (first torch call)
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        task.run(dia, **images)
+        times.append(time.perf_counter() - start)
+    md = task.metadata
+    md_model = task.model.metadata
+    module = make_architecture(md_model.architecture, len(md_model.channels), md_model.cutout_size).eval()
+    flops = model_flops(module, (8, len(md_model.channels), md_model.cutout_size, md_model.cutout_size))
+    model_seconds = md["modelSeconds"]
+    print(
+        f"run(): {min(times):.3f} s for {n_sources} diaSources on a {size}x{size} detector "
+        f"(torch threads: {torch.get_num_threads()}); last run: cutouts {md['cutoutSeconds']:.3f} s, "
+        f"normalization {md['normalizationSeconds']:.3f} s, model {model_seconds:.3f} s"
+    )
+    print(
+        f"model: {flops / 1e6:.1f} MFLOP per cutout, {flops * n_sources / model_seconds / 1e9:.1f} GFLOP/s "
+        f"achieved; float32 matrix-multiply peak measured {matmul_peak():.1f} GFLOP/s"
+    )
+
+
+def bench_pipetask() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = Path(tmp) / "repo"
+        subprocess.run(
+            [
+                "make_realbogus_sim_repo.py",
+                str(repo),
+                "--preset",
+                "tiny",
+                "--detector-size",
+                "4096",
+                "-c",
+                "tracts=[3080]",
+                "-c",
+                "visitsPerField=1",
+                "-c",
+                "nDetectors=1",
+                "--no-progress",
+                "-j",
+                "1",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        pipeline = Path(os.environ.get("MEAS_REALBOGUS_DIR", ".")) / "pipelines" / "RealBogus.yaml"
+        cmd = [
+            "/usr/bin/time",
+            "-f",
+            "%e %M",
+            "pipetask",
+            "run",
+            "-b",
+            str(repo),
+            "-i",
+            "RBSimCam/sim",
+            "-o",
+            "bench/rb",
+            "-p",
+            str(pipeline),
+            "--register-dataset-types",
+            "-j",
+            "1",
+        ]
+        result = subprocess.run(cmd, capture_output=True, text=True)
+        if result.returncode != 0:
+            print(result.stderr[-2000:], file=sys.stderr)
+            raise SystemExit("pipetask run failed")
+        wall, rss_kb = result.stderr.strip().splitlines()[-1].split()
+        print(
+            f"pipetask run, one 4096x4096 detector: wall {float(wall):.1f} s, "
+            f"peak memory {int(rss_kb) / 1024**2:.2f} GB"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sources", type=int, default=1000)
+    parser.add_argument("--skip-pipetask", action="store_true")
+    args = parser.parse_args()
+    bench_cutouts()
+    bench_run(args.sources)
+    if not args.skip_pipetask:
+        bench_pipetask()
+
+
+if __name__ == "__main__":
+    main()
