@@ -22,8 +22,9 @@ demo: env
 	$(IN_ENV) butler query-data-ids $(REPO) visit detector --collections RBSimCam/sim \
 		--datasets difference_image --where "skymap='DC2_sim' AND tract=3080"
 	@echo "--- real/bogus scoring of every diaSource with the shipped model:"
-	$(IN_ENV) pipetask run -b $(REPO) -i RBSimCam/sim -o u/demo/realbogus \
-		-p pipelines/RealBogus.yaml --register-dataset-types -j 1 --log-level WARNING --log-level lsst.realBogus=INFO
+	$(IN_ENV) pipetask --log-level WARNING --log-level lsst.realBogus=INFO \
+		run -b $(REPO) -i RBSimCam/sim -o u/demo/realbogus -p pipelines/RealBogus.yaml \
+		--register-dataset-types -j 1
 	@echo "--- scores against the simulation's truth:"
 	$(IN_ENV) realbogus_score_report.py $(REPO) u/demo/realbogus --png $(CURDIR)/demo_scores.png
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -75,3 +76,72 @@ def test_missing_input_for_one_detector(tiny_repo, tmp_path):
         }
     assert (10000, 1) not in done
     assert len(done) == 7
+
+
+@pytest.mark.slow
+def test_model_from_the_butler(tiny_repo, tmp_path):
+    """The shipped model stored as a butler dataset gives the same scores as the file."""
+    from lsst.meas.realbogus.realBogusTask import default_model_path
+    from lsst.meas.realbogus.scripts.register_model import register_model
+
+    source, _ = tiny_repo
+    repo = tmp_path / "repo"
+    shutil.copytree(source, repo)
+    assert register_model(str(repo), default_model_path(), "models/realbogus") == "rbsim01"
+    where = ("-d", "instrument='RBSimCam' AND visit=10000")
+    by_file = pipetask(repo, "u/test/file", *where)
+    assert by_file.returncode == 0, by_file.stderr[-3000:]
+    cmd = [
+        "pipetask",
+        "run",
+        "-b",
+        str(repo),
+        "-i",
+        "RBSimCam/sim,models/realbogus",
+        "-o",
+        "u/test/butler",
+        "-p",
+        str(PIPELINE),
+        "-c",
+        "realBogus:modelSource=butler",
+        "--register-dataset-types",
+        "-j",
+        "1",
+        *where,
+    ]
+    by_butler = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy(), timeout=900)
+    assert by_butler.returncode == 0, by_butler.stderr[-3000:]
+    with Butler.from_config(str(repo)) as butler:
+        refs = butler.query_datasets("dia_source_realbogus", collections="u/test/butler", limit=None)
+        assert len(refs) == 2
+        for ref in refs:
+            a = butler.get(ref)
+            b = butler.get("dia_source_realbogus", ref.dataId, collections="u/test/file")
+            assert np.array_equal(a["score"], b["score"])
+
+
+def test_model_without_storage_class_config(tmp_path, monkeypatch, tiny_repo):
+    """Registering a model explains what is missing when the butler does not know the storage class."""
+    from lsst.meas.realbogus.realBogusTask import default_model_path
+    from lsst.meas.realbogus.scripts.register_model import main
+
+    source, _ = tiny_repo
+    monkeypatch.setenv("DAF_BUTLER_CONFIG_PATH", "")
+    repo = tmp_path / "repo"
+    shutil.copytree(source, repo)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lsst.meas.realbogus.scripts.register_model",
+            str(repo),
+            default_model_path(),
+            "models/x",
+        ],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "DAF_BUTLER_CONFIG_PATH" in result.stderr
+    assert main is not None

@@ -55,6 +55,12 @@ class RealBogusConnections(pipeBase.PipelineTaskConnections, dimensions=("instru
         storageClass="DifferenceImage",
         dimensions=("instrument", "visit", "detector"),
     )
+    model = cT.PrerequisiteInput(
+        doc="Real/bogus model stored in the butler (used when config.modelSource is 'butler').",
+        name="realbogus_model",
+        storageClass="RealBogusModel",
+        dimensions=(),
+    )
     scores = cT.Output(
         doc="Real/bogus score and flags of every input diaSource, in input order.",
         name="dia_source_realbogus",
@@ -62,10 +68,23 @@ class RealBogusConnections(pipeBase.PipelineTaskConnections, dimensions=("instru
         dimensions=("instrument", "visit", "detector"),
     )
 
+    def __init__(self, *, config: RealBogusConfig | None = None) -> None:
+        super().__init__(config=config)
+        if config is None or config.modelSource != "butler":
+            del self.model
+
 
 class RealBogusConfig(pipeBase.PipelineTaskConfig, pipelineConnections=RealBogusConnections):
     """Configuration of `RealBogusTask`."""
 
+    modelSource = pexConfig.ChoiceField[str](
+        doc="Where the model comes from.",
+        default="file",
+        allowed={
+            "file": "the file modelFile (default: the model shipped in the package)",
+            "butler": "the dataset connections.model (default realbogus_model) in the input collections",
+        },
+    )
     modelFile = pexConfig.Field[str](
         doc="TorchScript model file (with meas_realbogus metadata). Empty: the model shipped in the "
         "package (lsst/meas/realbogus/models/rb_default.pt).",
@@ -109,6 +128,8 @@ class RealBogusConfig(pipeBase.PipelineTaskConfig, pipelineConnections=RealBogus
 
     def validate(self) -> None:
         super().validate()
+        if self.modelSource == "butler":
+            return
         path = self.resolved_model_file()
         if not os.path.isfile(path):
             raise pexConfig.FieldValidationError(
@@ -135,23 +156,52 @@ class RealBogusTask(pipeBase.PipelineTask):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        path = self.config.resolved_model_file()
-        # Raises ModelError, naming the file and the problem, before any data is read.
-        self.model: LoadedModel = load_model(path, device=self.config.device)
-        self.model.check_compatible(cutout_size=self.config.cutoutSize)
+        self.model: LoadedModel | None = None
         if self.config.numThreads:
             import torch
 
             torch.set_num_threads(self.config.numThreads)
-        md = self.model.metadata
+        if self.config.modelSource == "file":
+            # Raises ModelError, naming the file and the problem, before any data is read.
+            self.set_model(load_model(self.config.resolved_model_file(), device=self.config.device))
+
+    def set_model(self, model: LoadedModel) -> None:
+        """Use ``model``, after checking it against the configuration.
+
+        Raises
+        ------
+        lsst.meas.realbogus.model.ModelError
+            If the model does not take the configured cutout size.
+        """
+        if model.device != self.config.device:
+            model = load_model(model.path, device=self.config.device)
+        model.check_compatible(cutout_size=self.config.cutoutSize)
+        self.model = model
+        md = model.metadata
         self.log.debug(
             "Model %s (version %s, %s, channels %s, normalization %s).",
-            path,
+            model.path,
             md.version,
             md.architecture,
             md.channels,
             md.normalization,
         )
+
+    def runQuantum(
+        self,
+        butlerQC: pipeBase.QuantumContext,
+        inputRefs: pipeBase.InputQuantizedConnection,
+        outputRefs: pipeBase.OutputQuantizedConnection,
+    ) -> None:
+        if self.config.modelSource == "butler":
+            # The model first: a wrong model fails before the images are read.
+            self.set_model(butlerQC.get(inputRefs.model))
+        inputs = {
+            name: butlerQC.get(getattr(inputRefs, name))
+            for name in ("diaSources", "science", "template", "difference")
+        }
+        outputs = self.run(**inputs)
+        butlerQC.put(outputs, outputRefs)
 
     def run(
         self, diaSources: astropy.table.Table, science: Any, template: Any, difference: Any
@@ -179,6 +229,8 @@ class RealBogusTask(pipeBase.PipelineTask):
             pixel grid.
         """
         config = self.config
+        if self.model is None:
+            raise RuntimeError("No model: with modelSource='butler', call set_model() before run().")
         md = self.model.metadata
         for column in (config.idColumn, config.xColumn, config.yColumn):
             if column not in diaSources.colnames:
