@@ -46,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--train-tract", type=int, default=3080)
     parser.add_argument("--test-tract", type=int, default=4024)
-    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--normalization", default="robust")
     parser.add_argument("--device", default="cpu")
     return parser
