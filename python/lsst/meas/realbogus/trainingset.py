@@ -80,7 +80,7 @@ def collect_training_set(
     if not refs:
         raise ValueError(f"no {names['diaSources']} datasets match {where!r}")
     parts: list[TrainingSet] = []
-    periodic = PeriodicLogger(_LOG)
+    periodic = PeriodicLogger(_LOG, interval=30.0)
     for i, ref in enumerate(refs):
         dia = butler.get(ref)
         truth = butler.get(truth_dataset_type, ref.dataId)

@@ -67,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     if not os.path.exists(os.path.join(args.repo, "butler.yaml")):
         config = SimulationConfig()
         PRESETS["training"][0](config)
+        # rbsim01 was trained with four visits per field (the training preset has five since).
+        config.visitsPerField = 4
         log.info("Building the simulated training repository %s (seed %d).", args.repo, args.seed)
         build_repo(args.repo, config, args.seed, processes=min(2, os.cpu_count() or 1))
     channels = ("template", "science", "difference")

@@ -220,7 +220,7 @@ def _demo(config: SimulationConfig) -> None:
 def _training(config: SimulationConfig) -> None:
     config.detectorSize = 2048
     config.nDetectors = 9
-    config.visitsPerField = 4
+    config.visitsPerField = 5
     config.nHostTransients = 50
     config.nOffsetTransients = 30
     config.nHostlessTransients = 30
@@ -233,7 +233,7 @@ PRESETS = {
     "demo": (_demo, "demo repository: 2 tracts x 4 detectors of 1024x1024 x 3 visits (under 3 minutes)"),
     "training": (
         _training,
-        "training-size repository: 2 tracts x 9 detectors of 2048x2048 x 4 visits, >= 20,000 diaSources",
+        "training-size repository: 2 tracts x 9 detectors of 2048x2048 x 5 visits, >= 20,000 diaSources",
     ),
 }
 """Named presets: function applying it to a config, and a description."""
