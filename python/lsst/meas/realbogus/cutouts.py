@@ -123,46 +123,50 @@ def extract_cutouts(
     x0, y0, finite = cutout_origins(x, y, size)
     inside = finite & (x0 >= 0) & (y0 >= 0) & (x0 + size <= width) & (y0 + size <= height)
     data = np.empty((n, n_chan, size, size), dtype=np.float32)
-    missing = np.zeros((n, size, size), dtype=bool)
+    bad_count = np.zeros(n, dtype=np.int64)
 
-    interior = np.flatnonzero(inside)
-    for c, image in enumerate(images):
-        out = data[:, c]
-        for i in interior:
-            out[i] = image[y0[i] : y0[i] + size, x0[i] : x0[i] + size]
-    if bad is not None:
-        for b in bad:
-            if b is None:
-                continue
-            for i in interior:
-                missing[i] |= b[y0[i] : y0[i] + size, x0[i] : x0[i] + size]
+    # Pixels to replace: flagged ones, and NaNs (looked for only in images that have any).
+    missing_maps = [b for b in (bad or []) if b is not None]
+    missing_maps += [
+        ~np.isfinite(image) for image in images if not np.isfinite(np.sum(image, dtype=np.float64))
+    ]
+    union = None
+    if missing_maps:
+        union = missing_maps[0].copy() if len(missing_maps) > 1 else missing_maps[0]
+        for m in missing_maps[1:]:
+            union |= m
 
-    # Cutouts crossing the edge: copy the overlap, the rest is missing.
-    for i in np.flatnonzero(~inside):
-        data[i] = fill
-        missing[i] = True
-        if not finite[i]:
-            continue
-        ys0, ys1 = max(y0[i], 0), min(y0[i] + size, height)
-        xs0, xs1 = max(x0[i], 0), min(x0[i] + size, width)
-        if ys1 <= ys0 or xs1 <= xs0:
-            continue
-        dy, dx = ys0 - y0[i], xs0 - x0[i]
-        region = (slice(dy, dy + ys1 - ys0), slice(dx, dx + xs1 - xs0))
-        missing[i][region] = False
+    # Interior cutouts: plain slice copies (the cost of copying the bytes, plus a little Python per source).
+    xs, ys = x0.tolist(), y0.tolist()
+    for i in np.flatnonzero(inside).tolist():
+        rows, cols = slice(ys[i], ys[i] + size), slice(xs[i], xs[i] + size)
+        out = data[i]
         for c, image in enumerate(images):
-            data[i, c][region] = image[ys0:ys1, xs0:xs1]
-        if bad is not None:
-            for b in bad:
-                if b is not None:
-                    missing[i][region] |= b[ys0:ys1, xs0:xs1]
+            out[c] = image[rows, cols]
+        if union is not None:
+            hole = union[rows, cols]
+            count = int(np.count_nonzero(hole))
+            if count:
+                out[:, hole] = fill
+                bad_count[i] = count
 
-    nan = ~np.isfinite(data)
-    if nan.any():
-        missing |= nan.any(axis=1)
-    if missing.any():
-        data[np.broadcast_to(missing[:, None], data.shape)] = fill
-    bad_fraction = missing.reshape(n, -1).mean(axis=1).astype(np.float32) if n else np.zeros(0, np.float32)
+    # Cutouts crossing the edge: copy the overlap; the rest is missing.
+    for i in np.flatnonzero(~inside).tolist():
+        data[i] = fill
+        hole = np.ones((size, size), dtype=bool)
+        if finite[i]:
+            ys0, ys1 = max(ys[i], 0), min(ys[i] + size, height)
+            xs0, xs1 = max(xs[i], 0), min(xs[i] + size, width)
+            if ys1 > ys0 and xs1 > xs0:
+                dy, dx = ys0 - ys[i], xs0 - xs[i]
+                region = (slice(dy, dy + ys1 - ys0), slice(dx, dx + xs1 - xs0))
+                hole[region] = False if union is None else union[ys0:ys1, xs0:xs1]
+                for c, image in enumerate(images):
+                    data[i, c][region] = image[ys0:ys1, xs0:xs1]
+                data[i][:, hole] = fill
+        bad_count[i] = int(np.count_nonzero(hole))
+
+    bad_fraction = (bad_count / float(size * size)).astype(np.float32)
     return Cutouts(data=data, off_image=~inside, bad_fraction=bad_fraction)
 
 
