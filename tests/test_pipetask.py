@@ -16,23 +16,12 @@ from lsst.meas.realbogus.scripts.score_report import score_report
 PIPELINE = Path(__file__).parents[1] / "pipelines" / "RealBogus.yaml"
 
 
-def pipetask(repo: Path, output: str, *extra: str) -> subprocess.CompletedProcess:
-    cmd = [
-        "pipetask",
-        "run",
-        "-b",
-        str(repo),
-        "-i",
-        "RBSimCam/sim",
-        "-o",
-        output,
-        "-p",
-        str(PIPELINE),
-        "--register-dataset-types",
-        "-j",
-        "1",
-        *extra,
-    ]
+def pipetask(
+    repo: Path, output: str, *extra: str, inputs: str = "RBSimCam/sim"
+) -> subprocess.CompletedProcess:
+    """Run the pipeline with pipetask, as a user does."""
+    cmd = ["pipetask", "run", "-b", str(repo), "-i", inputs, "-o", output, "-p", str(PIPELINE)]
+    cmd += ["--register-dataset-types", "-j", "1", *extra]
     return subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy(), timeout=900)
 
 
@@ -91,25 +80,14 @@ def test_model_from_the_butler(tiny_repo, tmp_path):
     where = ("-d", "instrument='RBSimCam' AND visit=10000")
     by_file = pipetask(repo, "u/test/file", *where)
     assert by_file.returncode == 0, by_file.stderr[-3000:]
-    cmd = [
-        "pipetask",
-        "run",
-        "-b",
-        str(repo),
-        "-i",
-        "RBSimCam/sim,models/realbogus",
-        "-o",
+    by_butler = pipetask(
+        repo,
         "u/test/butler",
-        "-p",
-        str(PIPELINE),
         "-c",
         "realBogus:modelSource=butler",
-        "--register-dataset-types",
-        "-j",
-        "1",
         *where,
-    ]
-    by_butler = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy(), timeout=900)
+        inputs="RBSimCam/sim,models/realbogus",
+    )
     assert by_butler.returncode == 0, by_butler.stderr[-3000:]
     with Butler.from_config(str(repo)) as butler:
         refs = butler.query_datasets("dia_source_realbogus", collections="u/test/butler", limit=None)
