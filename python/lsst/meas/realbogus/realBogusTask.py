@@ -157,6 +157,7 @@ class RealBogusTask(pipeBase.PipelineTask):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.model: LoadedModel | None = None
+        self._cutout_buffer: np.ndarray | None = None
         if self.config.numThreads:
             import torch
 
@@ -186,6 +187,16 @@ class RealBogusTask(pipeBase.PipelineTask):
             md.channels,
             md.normalization,
         )
+
+    def _buffer(self, n: int, md) -> np.ndarray | None:
+        """A cutout buffer reused from detector to detector (up to 256 MB), or `None` for a fresh one."""
+        shape = (len(md.channels), md.cutout_size, md.cutout_size)
+        if n * np.prod(shape) * 4 > 256 * 2**20:
+            return None
+        buffer = self._cutout_buffer
+        if buffer is None or buffer.shape[1:] != shape or len(buffer) < n:
+            buffer = self._cutout_buffer = np.empty((max(n, 1024),) + shape, dtype=np.float32)
+        return buffer
 
     def runQuantum(
         self,
@@ -248,7 +259,9 @@ class RealBogusTask(pipeBase.PipelineTask):
         y = np.asarray(diaSources[config.yColumn], dtype=np.float64) - bbox.y.start
         arrays = [images[c].image.array for c in md.channels]
         bad = [bad_pixels(images[c], config.badMaskPlanes) for c in md.channels]
-        cutouts = extract_cutouts(arrays, x, y, md.cutout_size, fill=config.fillValue, bad=bad)
+        cutouts = extract_cutouts(
+            arrays, x, y, md.cutout_size, fill=config.fillValue, bad=bad, out=self._buffer(len(x), md)
+        )
         t1 = time.perf_counter()
         normalized = normalize(cutouts.data, md.normalization)
         t2 = time.perf_counter()
