@@ -10,9 +10,9 @@ same fill value and counted.
 
 from __future__ import annotations
 
-__all__ = ("Cutouts", "bad_pixels", "cutout_origins", "extract_cutouts")
+__all__ = ("Cutouts", "bad_pixels", "cut_images", "cutout_origins", "extract_cutouts")
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -231,3 +231,65 @@ def bad_pixels(image: Any, planes: Sequence[str]) -> np.ndarray | None:
     for byte in used[1:]:
         bad |= (array[..., byte] & bits[byte]) != 0
     return bad
+
+
+def cut_images(
+    images: Mapping[str, Any],
+    channels: Sequence[str],
+    x: np.ndarray,
+    y: np.ndarray,
+    size: int,
+    *,
+    fill: float = 0.0,
+    bad_mask_planes: Sequence[str] = (),
+    out: np.ndarray | None = None,
+) -> Cutouts:
+    """Cut the ``channels`` of `lsst.images` images around positions in their pixel frame.
+
+    This is how `lsst.meas.realbogus.RealBogusTask` and the training sets cut
+    their cutouts, so a model sees the same pixels in training and in use.
+
+    Parameters
+    ----------
+    images : `~collections.abc.Mapping` [`str`, `lsst.images.MaskedImage`]
+        Images by channel name (e.g. ``template``, ``science``,
+        ``difference``), all with the same bounding box.
+    channels : sequence of `str`
+        Channels to cut, in output order.
+    x, y : `numpy.ndarray`
+        Positions in the images' pixel frame (their bounding box's
+        coordinates, not array indices).
+    size : `int`
+        Cutout size.
+    fill : `float`
+        Value of missing pixels.
+    bad_mask_planes : sequence of `str`
+        Mask planes whose pixels are missing.
+    out : `numpy.ndarray`, optional
+        Buffer to write into (see `extract_cutouts`).
+
+    Raises
+    ------
+    ValueError
+        If a channel has no image, or the images' bounding boxes differ.
+    """
+    missing = [c for c in channels if c not in images]
+    if missing:
+        raise ValueError(f"no image for channels {missing}")
+    bbox = images[channels[0]].bbox
+    for name in channels:
+        if images[name].bbox != bbox:
+            raise ValueError(
+                f"{name} image bbox {images[name].bbox} differs from the {channels[0]} image bbox {bbox}"
+            )
+    x = np.asarray(x, dtype=np.float64) - bbox.x.start
+    y = np.asarray(y, dtype=np.float64) - bbox.y.start
+    return extract_cutouts(
+        [images[c].image.array for c in channels],
+        x,
+        y,
+        size,
+        fill=fill,
+        bad=[bad_pixels(images[c], bad_mask_planes) for c in channels],
+        out=out,
+    )

@@ -16,7 +16,7 @@ import lsst.pex.config as pexConfig
 import lsst.pipe.base as pipeBase
 import lsst.pipe.base.connectionTypes as cT
 
-from .cutouts import bad_pixels, extract_cutouts
+from .cutouts import cut_images
 from .model import LoadedModel, load_model
 from .normalization import normalize
 
@@ -255,12 +255,17 @@ class RealBogusTask(pipeBase.PipelineTask):
                 )
 
         t0 = time.perf_counter()
-        x = np.asarray(diaSources[config.xColumn], dtype=np.float64) - bbox.x.start
-        y = np.asarray(diaSources[config.yColumn], dtype=np.float64) - bbox.y.start
-        arrays = [images[c].image.array for c in md.channels]
-        bad = [bad_pixels(images[c], config.badMaskPlanes) for c in md.channels]
-        cutouts = extract_cutouts(
-            arrays, x, y, md.cutout_size, fill=config.fillValue, bad=bad, out=self._buffer(len(x), md)
+        x = np.asarray(diaSources[config.xColumn], dtype=np.float64)
+        y = np.asarray(diaSources[config.yColumn], dtype=np.float64)
+        cutouts = cut_images(
+            images,
+            md.channels,
+            x,
+            y,
+            md.cutout_size,
+            fill=config.fillValue,
+            bad_mask_planes=config.badMaskPlanes,
+            out=self._buffer(len(x), md),
         )
         t1 = time.perf_counter()
         normalized = normalize(cutouts.data, md.normalization)

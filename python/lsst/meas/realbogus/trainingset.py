@@ -13,7 +13,7 @@ import numpy as np
 from lsst.daf.butler import Butler
 from lsst.utils.logging import PeriodicLogger
 
-from .cutouts import bad_pixels, extract_cutouts
+from .cutouts import cut_images
 from .labels import label_detections
 from .normalization import normalize
 
@@ -85,16 +85,8 @@ def collect_training_set(
         dia = butler.get(ref)
         truth = butler.get(truth_dataset_type, ref.dataId)
         images = {c: butler.get(names[c], ref.dataId) for c in channels}
-        bbox = next(iter(images.values())).bbox
-        x = np.asarray(dia["x"], dtype=float) - bbox.x.start
-        y = np.asarray(dia["y"], dtype=float) - bbox.y.start
-        cut = extract_cutouts(
-            [images[c].image.array for c in channels],
-            x,
-            y,
-            size,
-            fill=fill,
-            bad=[bad_pixels(images[c], bad_mask_planes) for c in channels],
+        cut = cut_images(
+            images, channels, dia["x"], dia["y"], size, fill=fill, bad_mask_planes=bad_mask_planes
         )
         is_real, kind = label_detections(dia, truth, match_radius)
         parts.append(TrainingSet(normalize(cut.data, normalization), is_real, kind, np.asarray(dia["snr"])))

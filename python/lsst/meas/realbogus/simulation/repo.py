@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-import numpy as np
 import yaml
 from astropy.time import Time
 from lsst.daf.butler import Butler, CollectionType, DatasetType, Timespan
@@ -366,10 +365,8 @@ def build_repo(
 
 
 def _count_real_detections(product: DetectorVisit, radius: float = 3.0) -> int:
-    """Number of diaSources within ``radius`` pixels of a real transient."""
-    from ..matching import match_nearest
+    """Number of diaSources that are real by the truth (within ``radius`` pixels of a real transient)."""
+    from ..labels import label_detections
 
-    truth = product.truth[product.truth["isReal"]]
-    dia = product.dia_sources
-    index, _ = match_nearest(dia["x"], dia["y"], truth["x"], truth["y"], radius)
-    return int(np.sum(index >= 0))
+    is_real, _ = label_detections(product.dia_sources, product.truth, radius)
+    return int(is_real.sum())
