@@ -15,6 +15,9 @@ IN_ENV := source $(CURDIR)/setup.sh &&
 
 env:
 	@bash admin/make_env.sh >/dev/null
+	@# The optional C copy loop of the cutouts (falls back to Python if it cannot be built).
+	@$(IN_ENV) python setup.py -q build_ext --inplace >/dev/null 2>&1 \
+		|| echo "warning: the C cutout loop was not built; using the slower Python loop" >&2
 
 demo: env
 	$(IN_ENV) make_realbogus_sim_repo.py $(REPO) --preset demo --seed $(SEED) --overwrite $(SIM_OPTIONS)

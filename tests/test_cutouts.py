@@ -95,3 +95,42 @@ def test_origins_round_half_up():
     x0, y0, finite = cutout_origins(np.array([10.5, 10.49]), np.array([0.0, 0.0]), 3)
     assert x0.tolist() == [10, 9]
     assert finite.all()
+
+
+def test_c_and_python_loops_agree(monkeypatch):
+    """The C copy loop (built by `make env`) gives exactly what the Python loop gives."""
+    from lsst.meas.realbogus import cutouts
+
+    assert cutouts._C_COPY is not None, "the C cutout loop was not built (run make env)"
+    rng = np.random.default_rng(3)
+    images = [rng.standard_normal((300, 257)).astype(np.float32) for _ in range(3)]
+    x = rng.uniform(-20, 277, 500)
+    y = rng.uniform(-20, 320, 500)
+    bad = np.zeros((300, 257), bool)
+    bad[100:120, 50:60] = True
+    with_c = extract_cutouts(images, x, y, 33, fill=-1.0, bad=[None, bad, None])
+    monkeypatch.setattr(cutouts, "_C_COPY", None)
+    with_python = extract_cutouts(images, x, y, 33, fill=-1.0, bad=[None, bad, None])
+    assert np.array_equal(with_c.data, with_python.data)
+    assert np.array_equal(with_c.bad_fraction, with_python.bad_fraction)
+    assert np.array_equal(with_c.off_image, with_python.off_image)
+    # Non-contiguous or non-float32 images take the Python loop.
+    wide = [im.astype(np.float64) for im in images]
+    assert np.allclose(
+        extract_cutouts(wide, x, y, 33, fill=-1.0, bad=[None, bad, None]).data[~with_c.off_image],
+        with_c.data[~with_c.off_image],
+    )
+
+
+def test_reused_buffer(monkeypatch):
+    images = [_ramp(), _ramp()]
+    out = np.full((10, 2, 5, 5), 7.0, np.float32)
+    cut = extract_cutouts(images, np.array([10.0, 20.0]), np.array([10.0, 20.0]), 5, out=out)
+    assert np.shares_memory(cut.data, out)
+    assert np.array_equal(
+        cut.data, extract_cutouts(images, np.array([10.0, 20.0]), np.array([10.0, 20.0]), 5).data
+    )
+    with pytest.raises(ValueError, match="holds 1 cutouts"):
+        extract_cutouts(images, np.array([10.0, 20.0]), np.array([10.0, 20.0]), 5, out=out[:1])
+    with pytest.raises(ValueError, match="C-contiguous float32"):
+        extract_cutouts(images, np.array([10.0]), np.array([10.0]), 5, out=np.zeros((2, 2, 5, 5)))

@@ -12,11 +12,46 @@ from __future__ import annotations
 
 __all__ = ("Cutouts", "bad_pixels", "cut_images", "cutout_origins", "extract_cutouts")
 
+import ctypes
+import importlib.util
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+
+def _load_c_copy() -> Any:
+    """The C copy loop (``_cutcopy.c``) if it was built and is not disabled, else `None`.
+
+    ``make env`` builds it in place (``python setup.py build_ext --inplace``),
+    as does ``pip install``; set ``MEAS_REALBOGUS_NO_C=1`` to use the Python
+    loop instead.
+    """
+    if os.environ.get("MEAS_REALBOGUS_NO_C"):
+        return None
+    spec = importlib.util.find_spec("lsst.meas.realbogus._cutcopy")
+    if spec is None or spec.origin is None:
+        return None
+    function = ctypes.CDLL(spec.origin).copy_cutouts
+    long_p = ctypes.POINTER(ctypes.c_long)
+    function.argtypes = [
+        ctypes.POINTER(ctypes.c_void_p),
+        ctypes.c_long,
+        ctypes.c_long,
+        long_p,
+        long_p,
+        long_p,
+        ctypes.c_long,
+        ctypes.c_long,
+        ctypes.c_void_p,
+    ]
+    function.restype = None
+    return function
+
+
+_C_COPY = _load_c_copy()
 
 
 @dataclass
@@ -151,12 +186,12 @@ def extract_cutouts(
         for m in missing_maps[1:]:
             union |= m
 
-    # Interior cutouts: plain slice copies (the cost of copying the bytes, plus a little Python per source).
+    # Interior cutouts: plain copies of blocks of rows.
+    interior = np.flatnonzero(inside)
+    _copy_interior(data, images, interior, x0, y0, size)
     xs, ys = x0.tolist(), y0.tolist()
-    interior = np.flatnonzero(inside).tolist()
-    _copy_interior(data, images, interior, xs, ys, size)
     if union is not None:
-        for i in interior:
+        for i in interior.tolist():
             hole = union[ys[i] : ys[i] + size, xs[i] : xs[i] + size]
             count = int(np.count_nonzero(hole))
             if count:
@@ -184,21 +219,35 @@ def extract_cutouts(
 
 
 def _copy_interior(
-    data: np.ndarray, images: Sequence[np.ndarray], index: list[int], xs: list[int], ys: list[int], size: int
+    data: np.ndarray,
+    images: Sequence[np.ndarray],
+    index: np.ndarray,
+    x0: np.ndarray,
+    y0: np.ndarray,
+    size: int,
 ) -> None:
     """Copy the cutouts ``index`` (entirely inside the images) into ``data``; the hot loop of cutting."""
-    if len(images) == 3:
-        # Unrolled for the usual triplet: the Python overhead per cutout is most of the cost.
-        a, b, c = images
-        for i in index:
-            y, x = ys[i], xs[i]
-            rows, cols = slice(y, y + size), slice(x, x + size)
-            out = data[i]
-            out[0] = a[rows, cols]
-            out[1] = b[rows, cols]
-            out[2] = c[rows, cols]
+    if not len(index):
         return
-    for i in index:
+    contiguous = all(image.dtype == np.float32 and image.flags.c_contiguous for image in images)
+    if _C_COPY is not None and contiguous and data.flags.c_contiguous:
+        pointers = (ctypes.c_void_p * len(images))(*(image.ctypes.data for image in images))
+        long_p = ctypes.POINTER(ctypes.c_long)
+        x0, y0, index = (np.ascontiguousarray(a, dtype=np.int64) for a in (x0, y0, index))
+        _C_COPY(
+            pointers,
+            len(images),
+            images[0].shape[1],
+            x0.ctypes.data_as(long_p),
+            y0.ctypes.data_as(long_p),
+            index.ctypes.data_as(long_p),
+            len(index),
+            size,
+            data.ctypes.data,
+        )
+        return
+    xs, ys = x0.tolist(), y0.tolist()
+    for i in index.tolist():
         y, x = ys[i], xs[i]
         out = data[i]
         for k, image in enumerate(images):

@@ -1,0 +1,14 @@
+"""Build the optional C helper of lsst.meas.realbogus.cutouts (everything else is in pyproject.toml)."""
+
+from setuptools import Extension, setup
+
+setup(
+    ext_modules=[
+        Extension(
+            "lsst.meas.realbogus._cutcopy",
+            ["python/lsst/meas/realbogus/_cutcopy.c"],
+            extra_compile_args=["-O3"],
+            optional=True,
+        )
+    ]
+)
