@@ -401,7 +401,7 @@ class DetectorSimulator:
             self.detector, self.tract.fields[self.field][0], self.tract.fields[self.field][1]
         )
         dia = self._dia_table(visit, sources, flux, flux_err, diff_masks, wcs)
-        t_flux, t_err = psf_photometry(
+        _, t_err = psf_photometry(
             difference, diff_var, transients["x"], transients["y"], components, phot_half
         )
         # Signal that is not a transient: what may blend with one.
