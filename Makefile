@@ -31,7 +31,7 @@ demo: env
 	@echo "--- scores against the simulation's truth:"
 	$(IN_ENV) realbogus_score_report.py $(REPO) u/demo/realbogus --png $(CURDIR)/demo_scores.png
 
-# Reproduce the shipped default model (builds a training-preset repository first, ~25 minutes).
+# Reproduce the shipped default model, bit for bit (builds a training-preset repository first, ~12 minutes).
 default-model: env
 	$(IN_ENV) train_default_model.py --repo $(CURDIR)/rbsim_training_repo --seed 1
 
