@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-__all__ = ("label_detections",)
+__all__ = ("LINE_KINDS", "label_detections")
 
 import astropy.table
 import numpy as np
 
 from .matching import match_nearest
+
+LINE_KINDS = ("streak", "bad_column")
+"""Truth kinds that are lines (centre, ``length`` and ``angle``) rather than points."""
 
 
 def label_detections(
@@ -22,8 +25,10 @@ def label_detections(
 
     A detection is real if and only if a real truth entry (``isReal``) lies
     within ``radius`` pixels; otherwise it is bogus, and its kind is that of
-    the nearest artifact entry within ``radius`` (``"unknown"`` if none, e.g.
-    a noise peak).
+    the nearest point-like artifact entry within ``radius``, else that of a
+    line artifact (``streak``, ``bad_column``: an entry with a ``length``
+    along ``angle``) passing within ``radius`` of it, else ``"unknown"``
+    (e.g. a noise peak).
 
     Parameters
     ----------
@@ -49,7 +54,19 @@ def label_detections(
     is_real = index >= 0
     kind = np.full(len(x), "unknown", dtype="U16")
     kind[is_real] = kinds[real][index[is_real]]
-    bogus_index, _ = match_nearest(x, y, tx[~real], ty[~real], radius)
+    line = np.zeros(len(kinds), dtype=bool)
+    if "length" in truth.colnames and "angle" in truth.colnames:
+        line = np.isin(kinds, LINE_KINDS)
+    point = ~real & ~line
+    bogus_index, _ = match_nearest(x, y, tx[point], ty[point], radius)
     matched = ~is_real & (bogus_index >= 0)
-    kind[matched] = kinds[~real][bogus_index[matched]]
+    kind[matched] = kinds[point][bogus_index[matched]]
+    for row in np.flatnonzero(line):
+        theta = np.radians(float(truth["angle"][row]))
+        dx, dy = x - tx[row], y - ty[row]
+        along = np.abs(dx * np.cos(theta) + dy * np.sin(theta))
+        across = np.abs(-dx * np.sin(theta) + dy * np.cos(theta))
+        near = (kind == "unknown") & ~is_real & (across <= radius)
+        near &= along <= float(truth["length"][row]) / 2 + radius
+        kind[near] = kinds[row]
     return is_real, kind
