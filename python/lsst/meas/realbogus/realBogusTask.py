@@ -272,7 +272,10 @@ class RealBogusTask(pipeBase.PipelineTask):
         t2 = time.perf_counter()
         scorable = np.isfinite(x) & np.isfinite(y)
         scores = np.full(len(x), np.nan, dtype=np.float32)
-        if scorable.any():
+        if scorable.all():
+            scores[:] = self.model.predict(normalized, batch_size=config.batchSize)
+        elif scorable.any():
+            # Only the rare unscorable rows force a copy of the cutouts.
             scores[scorable] = self.model.predict(normalized[scorable], batch_size=config.batchSize)
         t3 = time.perf_counter()
         no_score = ~np.isfinite(scores)

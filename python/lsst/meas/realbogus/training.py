@@ -145,7 +145,7 @@ def train_classifier(
             loss = loss_fn(model(batch), train_y[idx].to(device))
             loss.backward()
             optimizer.step()
-            total += float(loss) * len(idx)
+            total += loss.item() * len(idx)
         model.eval()
         with torch.inference_mode():
             scores = torch.cat([model(val_x[i : i + 1024]) for i in range(0, len(val_x), 1024)]).cpu().numpy()

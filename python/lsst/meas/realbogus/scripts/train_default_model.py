@@ -13,6 +13,7 @@ from __future__ import annotations
 __all__ = ("main",)
 
 import argparse
+import dataclasses
 import logging
 import os
 import sys
@@ -21,7 +22,7 @@ import time
 import numpy as np
 
 from ..metrics import completeness_purity, roc_auc
-from ..model import ModelMetadata, save_model
+from ..model import LoadedModel, ModelMetadata, save_model
 from ..realBogusTask import default_model_path
 
 VERSION = "rbsim01"
@@ -95,19 +96,6 @@ def main(argv: list[str] | None = None) -> int:
     result = train_classifier(
         train.cutouts, train.is_real, epochs=args.epochs, seed=args.seed, device=args.device
     )
-    import torch
-
-    with torch.inference_mode():
-        scores = torch.sigmoid(
-            torch.cat(
-                [
-                    result.module(torch.from_numpy(test.cutouts[i : i + 1024]))
-                    for i in range(0, len(test), 1024)
-                ]
-            )
-        ).numpy()
-    auc = roc_auc(scores, test.is_real)
-    completeness, purity = completeness_purity(scores, test.is_real, 0.5)
     metadata = ModelMetadata(
         version=VERSION,
         cutout_size=train.cutouts.shape[-1],
@@ -116,6 +104,14 @@ def main(argv: list[str] | None = None) -> int:
         output="logit",
         architecture="dia_cnn",
         threshold=0.5,
+    )
+    # Score the test tract exactly as RealBogusTask would (sigmoid of the logits, in batches).
+    trained = LoadedModel("<trained model>", result.module, metadata, "cpu")
+    scores = trained.predict(test.cutouts, batch_size=1024)
+    auc = roc_auc(scores, test.is_real)
+    completeness, purity = completeness_purity(scores, test.is_real, 0.5)
+    metadata = dataclasses.replace(
+        metadata,
         provenance=(
             f"train_default_model.py --seed {args.seed}: simulated training preset, tract {args.train_tract} "
             f"({len(train)} cutouts, {int(train.is_real.sum())} real), best epoch {result.best_epoch}; "
