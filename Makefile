@@ -31,9 +31,24 @@ demo: env
 	@echo "--- scores against the simulation's truth:"
 	$(IN_ENV) realbogus_score_report.py $(REPO) u/demo/realbogus --png $(CURDIR)/demo_scores.png
 
-# Reproduce the shipped default model, bit for bit (builds a training-preset repository first, ~12 minutes).
+# Regenerate the shipped default model with the training pipelines: build a training-preset
+# repository, BuildTrainingSet on tract 3080, TrainRealBogus, EvaluateRealBogus on tract 4024.
+TRAIN_REPO ?= $(CURDIR)/rbsim_training_repo
+MODEL_OUT ?= $(CURDIR)/python/lsst/meas/realbogus/models/rb_default.pt
+MODEL_VERSION ?= rbsim02
+TRAIN_OPTIONS ?= -c trainRealBogus:epochs=20
+PIPETASK := pipetask --log-level WARNING --log-level lsst.trainRealBogus=INFO --log-level lsst.evaluateRealBogus=INFO run \
+	-b $(TRAIN_REPO) --register-dataset-types
 default-model: env
-	$(IN_ENV) train_default_model.py --repo $(CURDIR)/rbsim_training_repo --seed 1
+	$(IN_ENV) test -f $(TRAIN_REPO)/butler.yaml || make_realbogus_sim_repo.py $(TRAIN_REPO) --preset training --seed 1 -j 2 $(SIM_OPTIONS)
+	$(IN_ENV) $(PIPETASK) -j 2 -i RBSimCam/sim -o u/rb/triplets3080 -p pipelines/BuildTrainingSet.yaml \
+		-d "skymap='DC2_sim' AND tract=3080"
+	$(IN_ENV) $(PIPETASK) -j 1 -i u/rb/triplets3080 -o u/rb/$(MODEL_VERSION) -p pipelines/TrainRealBogus.yaml \
+		-d "skymap='DC2_sim' AND tract=3080" -c trainRealBogus:modelVersion=$(MODEL_VERSION) \
+		-c trainRealBogus:outputFile=$(MODEL_OUT) $(TRAIN_OPTIONS)
+	$(IN_ENV) $(PIPETASK) -j 2 -i u/rb/$(MODEL_VERSION),RBSimCam/sim -o u/rb/$(MODEL_VERSION)/eval4024 \
+		-p pipelines/EvaluateRealBogus.yaml -d "skymap='DC2_sim' AND tract=4024" \
+		-c evaluateRealBogus:outputDir=$(TRAIN_REPO)/eval_$(MODEL_VERSION)
 
 test: env
 	$(IN_ENV) python -m pytest tests

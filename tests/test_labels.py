@@ -26,7 +26,7 @@ def test_labels_points_and_lines():
             "y": [10.5, 50.0, 101.0, 100.0, 3.0, 199.0, 100.0],
         }
     )
-    is_real, kind = label_detections(dets, truth, radius=3.0)
+    is_real, kind, index, distance = label_detections(dets, truth, radius=3.0)
     assert is_real.tolist() == [True, False, False, False, False, True, False]
     assert kind.tolist() == ["hostless", "cosmic_ray", "streak", "streak", "unknown", "variable", "unknown"]
 

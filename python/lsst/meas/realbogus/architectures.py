@@ -6,7 +6,7 @@ it loads TorchScript files through `lsst.meas.realbogus.model`.
 
 from __future__ import annotations
 
-__all__ = ("ARCHITECTURES", "DiaCNN", "make_architecture")
+__all__ = ("ARCHITECTURES", "DiaCNN", "SmallResNet", "VGG6", "make_architecture")
 
 import torch
 from torch import nn
@@ -54,7 +54,109 @@ class DiaCNN(nn.Module):
         return self.head(self.features(x))[:, 0]
 
 
-ARCHITECTURES = {"dia_cnn": DiaCNN}
+def _flat_size(features: nn.Module, in_channels: int, size: int) -> int:
+    """Number of features ``features`` makes of one cutout (by running it on zeros)."""
+    with torch.no_grad():
+        return int(features(torch.zeros(1, in_channels, size, size)).numel())
+
+
+class VGG6(nn.Module):
+    """A VGG-style network of six layers, as the VGG6 of the Rubin real/bogus studies (DMTN-272).
+
+    Two blocks of two 3x3 convolutions (16 then 32 filters, ReLU, 'same'
+    padding), the first followed by 2x2 and the second by 4x4 max pooling,
+    each then by dropout of 0.25; a dense layer of 256 with dropout of 0.5;
+    one output logit.
+
+    Parameters
+    ----------
+    in_channels : `int`
+        Number of cutout channels.
+    size : `int`
+        Cutout width and height (at least 8).
+    """
+
+    def __init__(self, in_channels: int = 3, size: int = 51) -> None:
+        super().__init__()
+        if size < 8:
+            raise ValueError(f"cutouts of {size} pixels are too small for VGG6 (at least 8)")
+
+        def block(cin: int, cout: int, pool: int) -> list[nn.Module]:
+            return [
+                nn.Conv2d(cin, cout, 3, padding=1),
+                nn.ReLU(),
+                nn.Conv2d(cout, cout, 3, padding=1),
+                nn.ReLU(),
+                nn.MaxPool2d(pool),
+                nn.Dropout(0.25),
+            ]
+
+        self.features = nn.Sequential(*block(in_channels, 16, 2), *block(16, 32, 4))
+        self.head = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(_flat_size(self.features, in_channels, size), 256),
+            nn.ReLU(),
+            nn.Dropout(0.5),
+            nn.Linear(256, 1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))[:, 0]
+
+
+class _BasicBlock(nn.Module):
+    """Two 3x3 convolutions with batch normalization and an identity (or 1x1) shortcut."""
+
+    def __init__(self, cin: int, cout: int, stride: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False),
+            nn.BatchNorm2d(cout),
+            nn.ReLU(),
+            nn.Conv2d(cout, cout, 3, padding=1, bias=False),
+            nn.BatchNorm2d(cout),
+        )
+        self.shortcut: nn.Module = nn.Identity()
+        if stride != 1 or cin != cout:
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(cin, cout, 1, stride=stride, bias=False), nn.BatchNorm2d(cout)
+            )
+        self.relu = nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.relu(self.body(x) + self.shortcut(x))
+
+
+class SmallResNet(nn.Module):
+    """A small residual network, a CPU-sized stand-in for the ResNet50 of DMTN-272.
+
+    A 3x3 stem of 16 filters with stride 2, three stages of one basic block
+    (16, 32 and 64 filters; the last two with stride 2), global average
+    pooling and one output logit.  About the cost of `DiaCNN` per cutout.
+
+    Parameters
+    ----------
+    in_channels : `int`
+        Number of cutout channels.
+    size : `int`
+        Cutout width and height (any size of at least 4).
+    """
+
+    def __init__(self, in_channels: int = 3, size: int = 51) -> None:
+        super().__init__()
+        if size < 4:
+            raise ValueError(f"cutouts of {size} pixels are too small for SmallResNet")
+        self.stem = nn.Sequential(
+            nn.Conv2d(in_channels, 16, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU()
+        )
+        self.stages = nn.Sequential(_BasicBlock(16, 16, 1), _BasicBlock(16, 32, 2), _BasicBlock(32, 64, 2))
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.stages(self.stem(x)))[:, 0]
+
+
+ARCHITECTURES = {"dia_cnn": DiaCNN, "vgg6": VGG6, "resnet_small": SmallResNet}
 """Architectures by name."""
 
 

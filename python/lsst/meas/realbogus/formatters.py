@@ -1,8 +1,8 @@
-"""Butler formatter for TorchScript real/bogus models (storage class ``RealBogusModel``)."""
+"""Butler formatters: TorchScript models (``RealBogusModel``), labelled triplets (``RealBogusTriplets``)."""
 
 from __future__ import annotations
 
-__all__ = ("TorchScriptModelFormatter",)
+__all__ = ("TorchScriptModelFormatter", "TripletsFormatter")
 
 import shutil
 from typing import Any
@@ -11,6 +11,7 @@ from lsst.daf.butler import FormatterV2
 from lsst.resources import ResourcePath
 
 from .model import LoadedModel, load_model
+from .triplets import read_triplets, write_triplets
 
 
 class TorchScriptModelFormatter(FormatterV2):
@@ -32,3 +33,17 @@ class TorchScriptModelFormatter(FormatterV2):
         if not isinstance(in_memory_dataset, LoadedModel):
             raise TypeError(f"Expected a LoadedModel, got {type(in_memory_dataset).__name__}")
         shutil.copyfile(in_memory_dataset.path, uri.ospath)
+
+
+class TripletsFormatter(FormatterV2):
+    """Read and write `~lsst.meas.realbogus.triplets.LabelledTriplets` as uncompressed ``.npz`` files."""
+
+    default_extension = ".npz"
+    supported_extensions = frozenset({".npz"})
+    can_read_from_local_file = True
+
+    def read_from_local_file(self, path: str, component: str | None = None, expected_size: int = -1) -> Any:
+        return read_triplets(path)
+
+    def write_local_file(self, in_memory_dataset: Any, uri: ResourcePath) -> None:
+        write_triplets(in_memory_dataset, uri.ospath)

@@ -6,7 +6,6 @@ __all__ = ("RealBogusConfig", "RealBogusConnections", "RealBogusTask", "default_
 
 import os
 import time
-from importlib import resources
 from typing import Any
 
 import astropy.table
@@ -19,13 +18,13 @@ import lsst.pipe.base.connectionTypes as cT
 from .cutouts import cut_images
 from .model import LoadedModel, load_model
 from .normalization import normalize
-
-DEFAULT_MODEL = "rb_default.pt"
-
-
-def default_model_path() -> str:
-    """Path of the model shipped in the package."""
-    return str(resources.files("lsst.meas.realbogus") / "models" / DEFAULT_MODEL)
+from .sharedConfig import (
+    CutoutFieldsMixin,
+    DiaSourceColumnsMixin,
+    ModelSourceMixin,
+    TorchDeviceMixin,
+    default_model_path,
+)
 
 
 class RealBogusConnections(pipeBase.PipelineTaskConnections, dimensions=("instrument", "visit", "detector")):
@@ -74,34 +73,20 @@ class RealBogusConnections(pipeBase.PipelineTaskConnections, dimensions=("instru
             del self.model
 
 
-class RealBogusConfig(pipeBase.PipelineTaskConfig, pipelineConnections=RealBogusConnections):
+class RealBogusConfig(
+    pipeBase.PipelineTaskConfig,
+    ModelSourceMixin,
+    CutoutFieldsMixin,
+    DiaSourceColumnsMixin,
+    TorchDeviceMixin,
+    pipelineConnections=RealBogusConnections,
+):
     """Configuration of `RealBogusTask`."""
 
-    modelSource = pexConfig.ChoiceField[str](
-        doc="Where the model comes from.",
-        default="file",
-        allowed={
-            "file": "the file modelFile (default: the model shipped in the package)",
-            "butler": "the dataset connections.model (default realbogus_model) in the input collections",
-        },
-    )
-    modelFile = pexConfig.Field[str](
-        doc="TorchScript model file (with meas_realbogus metadata). Empty: the model shipped in the "
-        "package (lsst/meas/realbogus/models/rb_default.pt).",
-        default="",
-    )
     cutoutSize = pexConfig.Field[int](
         doc="Cutout width and height, pixels; must equal the model's (checked at start-up).",
         default=51,
         check=lambda n: n >= 4,
-    )
-    fillValue = pexConfig.Field[float](
-        doc="Pixel value used off the image edge and for NaN or masked pixels, before normalization.",
-        default=0.0,
-    )
-    badMaskPlanes = pexConfig.ListField[str](
-        doc="Mask planes whose pixels are treated as missing (replaced by fillValue and counted).",
-        default=["NO_DATA", "SATURATED", "BAD"],
     )
     maxBadPixelFraction = pexConfig.Field[float](
         doc="Flag a diaSource (flag_badPixels) when more than this fraction of its cutout pixels is "
@@ -109,32 +94,11 @@ class RealBogusConfig(pipeBase.PipelineTaskConfig, pipelineConnections=RealBogus
         default=0.2,
         check=lambda f: 0.0 <= f <= 1.0,
     )
-    xColumn = pexConfig.Field[str](doc="Centroid x column of the diaSource table (pixels).", default="x")
-    yColumn = pexConfig.Field[str](doc="Centroid y column of the diaSource table (pixels).", default="y")
-    idColumn = pexConfig.Field[str](doc="Identifier column of the diaSource table.", default="diaSourceId")
     batchSize = pexConfig.Field[int](doc="Cutouts per model batch.", default=512, check=lambda n: n > 0)
-    device = pexConfig.Field[str](
-        doc="Torch device: 'cpu', 'cuda' or 'cuda:N'.",
-        default="cpu",
-        check=lambda d: d == "cpu" or d == "cuda" or d.startswith("cuda:"),
-    )
-    numThreads = pexConfig.Field[int](
-        doc="CPU threads for the model (0: torch's default, one per core).", default=0, check=lambda n: n >= 0
-    )
-
-    def resolved_model_file(self) -> str:
-        """The model file this config uses."""
-        return self.modelFile or default_model_path()
 
     def validate(self) -> None:
         super().validate()
-        if self.modelSource == "butler":
-            return
-        path = self.resolved_model_file()
-        if not os.path.isfile(path):
-            raise pexConfig.FieldValidationError(
-                RealBogusConfig.modelFile, self, f"model file {path} does not exist"
-            )
+        self.validate_model_source()
 
 
 class RealBogusTask(pipeBase.PipelineTask):
@@ -158,10 +122,7 @@ class RealBogusTask(pipeBase.PipelineTask):
         super().__init__(**kwargs)
         self.model: LoadedModel | None = None
         self._cutout_buffer: np.ndarray | None = None
-        if self.config.numThreads:
-            import torch
-
-            torch.set_num_threads(self.config.numThreads)
+        self.config.apply_threads()
         if self.config.modelSource == "file":
             # Raises ModelError, naming the file and the problem, before any data is read.
             self.set_model(load_model(self.config.resolved_model_file(), device=self.config.device))

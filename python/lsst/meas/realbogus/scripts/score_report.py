@@ -55,7 +55,7 @@ def score_report(
             truth = butler.get(truth_dataset, ref.dataId)
             if not np.array_equal(np.asarray(table["diaSourceId"]), np.asarray(dia["diaSourceId"])):
                 raise ValueError(f"{scores_dataset} {ref.dataId}: not one row per diaSource, in order")
-            is_real, _ = label_detections(dia, truth, radius)
+            is_real = label_detections(dia, truth, radius).is_real
             scores.append(np.asarray(table["score"], dtype=float))
             labels.append(is_real)
             flags_edge.append(np.asarray(table["flag_edge"]))

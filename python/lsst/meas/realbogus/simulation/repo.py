@@ -368,5 +368,5 @@ def _count_real_detections(product: DetectorVisit, radius: float = 3.0) -> int:
     """Number of diaSources that are real by the truth (within ``radius`` pixels of a real transient)."""
     from ..labels import label_detections
 
-    is_real, _ = label_detections(product.dia_sources, product.truth, radius)
+    is_real = label_detections(product.dia_sources, product.truth, radius).is_real
     return int(is_real.sum())

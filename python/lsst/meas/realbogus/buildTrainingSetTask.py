@@ -1,0 +1,185 @@
+"""BuildTrainingSetTask: cut labelled template/science/difference triplets around every diaSource."""
+
+from __future__ import annotations
+
+__all__ = ("BuildTrainingSetConfig", "BuildTrainingSetConnections", "BuildTrainingSetTask")
+
+from typing import Any
+
+import astropy.table
+import numpy as np
+
+import lsst.pex.config as pexConfig
+import lsst.pipe.base as pipeBase
+import lsst.pipe.base.connectionTypes as cT
+
+from .cutouts import cut_images
+from .sharedConfig import CutoutFieldsMixin, DiaSourceColumnsMixin
+from .triplets import TRIPLET_CHANNELS, LabelledTriplets
+
+
+class BuildTrainingSetConnections(
+    pipeBase.PipelineTaskConnections, dimensions=("instrument", "visit", "detector")
+):
+    """Images, diaSources and their labels in; labelled triplets out."""
+
+    diaSources = cT.Input(
+        doc="diaSources to cut triplets around.",
+        name="dia_source_unstandardized",
+        storageClass="ArrowAstropy",
+        dimensions=("instrument", "visit", "detector"),
+    )
+    labels = cT.Input(
+        doc="Labels of the diaSources (LabelDetectionsTask), in the same order.",
+        name="dia_source_realbogus_label",
+        storageClass="ArrowAstropy",
+        dimensions=("instrument", "visit", "detector"),
+    )
+    science = cT.Input(
+        doc="Calibrated science image.",
+        name="preliminary_visit_image",
+        storageClass="VisitImage",
+        dimensions=("instrument", "visit", "detector"),
+    )
+    template = cT.Input(
+        doc="Template warped to the science image's detector.",
+        name="template_detector",
+        storageClass="VisitImage",
+        dimensions=("instrument", "visit", "detector"),
+    )
+    difference = cT.Input(
+        doc="Difference image.",
+        name="difference_image",
+        storageClass="DifferenceImage",
+        dimensions=("instrument", "visit", "detector"),
+    )
+    triplets = cT.Output(
+        doc="Raw template/science/difference cutouts with labels, kinds and S/N (training input).",
+        name="realbogus_triplets",
+        storageClass="RealBogusTriplets",
+        dimensions=("instrument", "visit", "detector"),
+    )
+
+
+class BuildTrainingSetConfig(
+    pipeBase.PipelineTaskConfig,
+    CutoutFieldsMixin,
+    DiaSourceColumnsMixin,
+    pipelineConnections=BuildTrainingSetConnections,
+):
+    """Configuration of `BuildTrainingSetTask`."""
+
+    cutoutSize = pexConfig.Field[int](
+        doc="Cutout width and height, pixels. Training may crop them (TrainRealBogusConfig.cutoutSize).",
+        default=51,
+        check=lambda n: n >= 4,
+    )
+    minSnr = pexConfig.Field[float](
+        doc="Keep only diaSources with absolute S/N above this (the seeds use 5 and 6); 0 keeps all.",
+        default=0.0,
+        check=lambda s: s >= 0,
+    )
+    keepEdge = pexConfig.Field[bool](
+        doc="Keep diaSources whose cutout runs off the image (padded with fillValue).", default=True
+    )
+
+
+class BuildTrainingSetTask(pipeBase.PipelineTask):
+    """Cut template, science and difference triplets around labelled diaSources.
+
+    The cutouts are made exactly as `RealBogusTask` makes them (same
+    function, same fill and mask handling) but stored raw, in every channel,
+    so a training run can choose the channels (e.g. the seed-004 "noDIA" set),
+    the normalization and a smaller size.
+    """
+
+    ConfigClass = BuildTrainingSetConfig
+    _DefaultName = "buildTrainingSet"
+
+    def run(
+        self,
+        diaSources: astropy.table.Table,
+        labels: astropy.table.Table,
+        science: Any,
+        template: Any,
+        difference: Any,
+    ) -> pipeBase.Struct:
+        """Cut labelled triplets.
+
+        Parameters
+        ----------
+        diaSources : `astropy.table.Table`
+            diaSources with id and centroid columns.
+        labels : `astropy.table.Table`
+            Their labels, row for row (`LabelDetectionsTask` output).
+        science, template : `lsst.images.VisitImage`
+            Science image and template.
+        difference : `lsst.images.DifferenceImage`
+            Difference image.
+
+        Returns
+        -------
+        result : `lsst.pipe.base.Struct`
+            ``triplets``: `~lsst.meas.realbogus.triplets.LabelledTriplets`.
+
+        Raises
+        ------
+        ValueError
+            If the labels are not those of these diaSources, or the images
+            are not on one pixel grid.
+        """
+        config = self.config
+        ids = np.asarray(diaSources[config.idColumn])
+        if config.idColumn not in labels.colnames or not np.array_equal(
+            ids, np.asarray(labels[config.idColumn])
+        ):
+            raise ValueError(
+                f"labels do not match the diaSources row for row on {config.idColumn!r}; "
+                "were they made from another diaSource dataset?"
+            )
+        images = {"template": template, "science": science, "difference": difference}
+        for name, image in images.items():
+            if image.bbox != difference.bbox:
+                raise ValueError(f"{name} image bbox {image.bbox} differs from the difference image bbox")
+        keep = np.ones(len(ids), dtype=bool)
+        if config.minSnr > 0:
+            keep &= np.abs(np.asarray(labels["snr"], dtype=float)) > config.minSnr
+        x = np.asarray(diaSources[config.xColumn], dtype=float)
+        y = np.asarray(diaSources[config.yColumn], dtype=float)
+        keep &= np.isfinite(x) & np.isfinite(y)
+        cut = cut_images(
+            images,
+            TRIPLET_CHANNELS,
+            x[keep],
+            y[keep],
+            config.cutoutSize,
+            fill=config.fillValue,
+            bad_mask_planes=config.badMaskPlanes,
+        )
+        data, off_image, bad_fraction = cut.data, cut.off_image, cut.bad_fraction
+        if not config.keepEdge:
+            inside = ~off_image
+            data, off_image, bad_fraction = data[inside], off_image[inside], bad_fraction[inside]
+            keep[np.flatnonzero(keep)[~inside]] = False
+        selected = labels[keep]
+        table = astropy.table.Table(
+            {
+                config.idColumn: ids[keep],
+                "isReal": np.asarray(selected["isReal"], dtype=bool),
+                "kind": np.asarray(selected["kind"]).astype(str),
+                "snr": np.asarray(selected["snr"], dtype=np.float32),
+                "flag_edge": off_image,
+                "badPixelFraction": bad_fraction.astype(np.float32),
+            }
+        )
+        n_real = int(table["isReal"].sum())
+        self.metadata["numTriplets"] = len(table)
+        self.metadata["numReal"] = n_real
+        self.log.info(
+            "Cut %d labelled triplets (%d real, %d bogus) of %d diaSources.",
+            len(table),
+            n_real,
+            len(table) - n_real,
+            len(ids),
+        )
+        return pipeBase.Struct(triplets=LabelledTriplets(np.ascontiguousarray(data), table))

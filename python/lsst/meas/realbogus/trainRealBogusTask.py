@@ -1,0 +1,288 @@
+"""TrainRealBogusTask: train a real/bogus CNN on labelled triplets and write it as a TorchScript model."""
+
+from __future__ import annotations
+
+__all__ = ("TrainRealBogusConfig", "TrainRealBogusConnections", "TrainRealBogusTask", "TripletBlocks")
+
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+import lsst.pex.config as pexConfig
+import lsst.pipe.base as pipeBase
+import lsst.pipe.base.connectionTypes as cT
+
+from .architectures import ARCHITECTURES
+from .model import CHANNELS, LoadedModel, ModelMetadata, load_model, save_model
+from .normalization import NORMALIZATIONS, normalize
+from .sharedConfig import TorchDeviceMixin
+from .training import Block, train_classifier
+from .triplets import LabelledTriplets
+
+
+class TrainRealBogusConnections(pipeBase.PipelineTaskConnections, dimensions=()):
+    """Every labelled triplet dataset of the data query in; one model out."""
+
+    triplets = cT.Input(
+        doc="Labelled triplets of every detector and visit to train on (read block by block).",
+        name="realbogus_triplets",
+        storageClass="RealBogusTriplets",
+        dimensions=("instrument", "visit", "detector"),
+        multiple=True,
+        deferLoad=True,
+    )
+    model = cT.Output(
+        doc="The trained TorchScript model with its metadata (what RealBogusTask reads with "
+        "modelSource='butler').",
+        name="realbogus_model",
+        storageClass="RealBogusModel",
+        dimensions=(),
+    )
+    history = cT.Output(
+        doc="Training record: settings, class counts, loss and validation AUC per epoch.",
+        name="realbogus_training_history",
+        storageClass="StructuredDataDict",
+        dimensions=(),
+    )
+
+
+class TrainRealBogusConfig(
+    pipeBase.PipelineTaskConfig, TorchDeviceMixin, pipelineConnections=TrainRealBogusConnections
+):
+    """Configuration of `TrainRealBogusTask`."""
+
+    architecture = pexConfig.ChoiceField[str](
+        doc="Network architecture.",
+        default="dia_cnn",
+        allowed={name: cls.__doc__.splitlines()[0] for name, cls in ARCHITECTURES.items()},
+    )
+    channels = pexConfig.ListField[str](
+        doc="Input channels, in order: ['template', 'science', 'difference'] (DIA-based) or "
+        "['template', 'science'] (the 'noDIA' model of Acero-Cuellar et al.).",
+        default=list(CHANNELS),
+    )
+    normalization = pexConfig.ChoiceField[str](
+        doc="Per-cutout normalization, recorded in the model.",
+        default="robust",
+        allowed={name: "see lsst.meas.realbogus.normalization" for name in NORMALIZATIONS},
+    )
+    cutoutSize = pexConfig.Field[int](
+        doc="Cutout size the model takes; triplets are centre-cropped to it. 0: the triplets' size.",
+        default=0,
+        check=lambda n: n == 0 or n >= 4,
+    )
+    minSnr = pexConfig.Field[float](
+        doc="Train only on triplets with absolute S/N above this (0: all).",
+        default=0.0,
+        check=lambda s: s >= 0,
+    )
+    dropEdge = pexConfig.Field[bool](doc="Leave out triplets that run off the image.", default=False)
+    epochs = pexConfig.Field[int](doc="Maximum number of epochs.", default=30, check=lambda n: n > 0)
+    patience = pexConfig.Field[int](
+        doc="Stop after this many epochs without a better validation AUC.", default=6, check=lambda n: n > 0
+    )
+    batchSize = pexConfig.Field[int](doc="Mini-batch size.", default=128, check=lambda n: n > 0)
+    learningRate = pexConfig.Field[float](doc="Adam learning rate.", default=1e-3, check=lambda r: r > 0)
+    positiveWeight = pexConfig.Field[float](
+        doc="Weight of the real class in the loss (DMTN-272 uses 20). 0: the bogus-to-real ratio of "
+        "the training rows.",
+        default=0.0,
+        check=lambda w: w >= 0,
+    )
+    validationFraction = pexConfig.Field[float](
+        doc="Fraction of triplets held out (by a seeded hash of the diaSource id) to pick the best epoch.",
+        default=0.15,
+        check=lambda f: 0 < f < 1,
+    )
+    seed = pexConfig.Field[int](doc="Seed of the split, initialization, order and augmentation.", default=1)
+    blocksPerShuffle = pexConfig.Field[int](
+        doc="Detector datasets whose triplets are shuffled together; memory holds about two such groups "
+        "plus the validation rows.",
+        default=16,
+        check=lambda n: n > 0,
+    )
+    modelVersion = pexConfig.Field[str](
+        doc="Version written in the model and in every score row (1 to 7 characters).",
+        default="rbtrain",
+        check=lambda v: 0 < len(v) <= 7,
+    )
+    threshold = pexConfig.Field[float](
+        doc="Recommended score threshold recorded in the model.", default=0.5, check=lambda t: 0 <= t <= 1
+    )
+    outputFile = pexConfig.Field[str](
+        doc="Also write the model to this file (e.g. to ship it); empty: only to the butler.", default=""
+    )
+
+    def validate(self) -> None:
+        super().validate()
+        channels = list(self.channels)
+        if not channels or any(c not in CHANNELS for c in channels) or len(set(channels)) != len(channels):
+            raise pexConfig.FieldValidationError(
+                TrainRealBogusConfig.channels, self, f"must be distinct names from {CHANNELS}, got {channels}"
+            )
+        if self.outputFile and not os.path.isdir(os.path.dirname(os.path.abspath(self.outputFile))):
+            raise pexConfig.FieldValidationError(
+                TrainRealBogusConfig.outputFile, self, f"directory of {self.outputFile} does not exist"
+            )
+
+
+class TripletBlocks:
+    """Labelled triplet datasets as training blocks, read (and normalized) when asked for.
+
+    Parameters
+    ----------
+    items : sequence
+        `~lsst.meas.realbogus.triplets.LabelledTriplets` or deferred butler
+        handles to them.
+    config : `TrainRealBogusConfig`
+        Channels, size, normalization and row cuts.
+    """
+
+    def __init__(self, items: Sequence[Any], config: TrainRealBogusConfig) -> None:
+        self.items = list(items)
+        self.config = config
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def triplets(self, index: int) -> LabelledTriplets:
+        item = self.items[index]
+        return item if isinstance(item, LabelledTriplets) else item.get()
+
+    def load(self, index: int) -> Block:
+        config = self.config
+        triplets = self.triplets(index)
+        table = triplets.table
+        keep = np.ones(len(table), dtype=bool)
+        if config.minSnr > 0:
+            keep &= np.abs(np.asarray(table["snr"], dtype=float)) > config.minSnr
+        if config.dropEdge:
+            keep &= ~np.asarray(table["flag_edge"], dtype=bool)
+        size = config.cutoutSize or triplets.size
+        cutouts = triplets.select(tuple(config.channels), size)[keep]
+        return Block(
+            normalize(cutouts, config.normalization),
+            np.asarray(table["isReal"], dtype=bool)[keep],
+            np.asarray(table[table.colnames[0]], dtype=np.int64)[keep],
+        )
+
+
+class TrainRealBogusTask(pipeBase.PipelineTask):
+    """Train a real/bogus classifier on every labelled triplet dataset of a data query.
+
+    The triplets are streamed from the butler one detector dataset at a time
+    (see `lsst.meas.realbogus.training`), so the training set may be larger
+    than memory.  Class counts are checked before the first epoch.  The model
+    is written as TorchScript with the metadata `RealBogusTask` needs
+    (channels, size, normalization, version) to the butler, and optionally
+    to ``outputFile``.
+    """
+
+    ConfigClass = TrainRealBogusConfig
+    _DefaultName = "trainRealBogus"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.config.apply_threads()
+        self._workdir = tempfile.TemporaryDirectory(prefix="realbogus_train_")
+
+    def runQuantum(
+        self,
+        butlerQC: pipeBase.QuantumContext,
+        inputRefs: pipeBase.InputQuantizedConnection,
+        outputRefs: pipeBase.OutputQuantizedConnection,
+    ) -> None:
+        handles = butlerQC.get(inputRefs.triplets)
+        outputs = self.run(handles, provenance=f"run {outputRefs.model.run}")
+        butlerQC.put(outputs, outputRefs)
+
+    def run(self, triplets: Sequence[Any], provenance: str = "") -> pipeBase.Struct:
+        """Train.
+
+        Parameters
+        ----------
+        triplets : sequence
+            `~lsst.meas.realbogus.triplets.LabelledTriplets`, or deferred
+            handles to them.
+        provenance : `str`
+            Where the data came from, recorded in the model.
+
+        Returns
+        -------
+        result : `lsst.pipe.base.Struct`
+            ``model``: `~lsst.meas.realbogus.model.LoadedModel`;
+            ``history``: `dict` (settings, counts, per-epoch record).
+
+        Raises
+        ------
+        ValueError
+            Before training, if there is no data or a class is missing.
+        """
+        config = self.config
+        if not triplets:
+            raise ValueError("no realbogus_triplets datasets to train on: does the data query select any?")
+        start = time.perf_counter()
+        result = train_classifier(
+            TripletBlocks(triplets, config),
+            architecture=config.architecture,
+            epochs=config.epochs,
+            batch_size=config.batchSize,
+            learning_rate=config.learningRate,
+            positive_weight=config.positiveWeight or None,
+            validation_fraction=config.validationFraction,
+            patience=config.patience,
+            seed=config.seed,
+            device=config.device,
+            blocks_per_shuffle=config.blocksPerShuffle,
+            log=self.log,
+        )
+        seconds = time.perf_counter() - start
+        n_train = result.counts["train_real"] + result.counts["train_bogus"]
+        metadata = ModelMetadata(
+            version=config.modelVersion,
+            cutout_size=int(result.input_shape[-1]),
+            channels=tuple(config.channels),
+            normalization=config.normalization,
+            output="logit",
+            architecture=config.architecture,
+            threshold=config.threshold,
+            provenance=(
+                f"TrainRealBogusTask {config.architecture} on {n_train} triplets "
+                f"({result.counts['train_real']} real) of {len(triplets)} detector-visits"
+                f"{', ' + provenance if provenance else ''}; seed {config.seed}; best epoch "
+                f"{result.best_epoch}, validation AUC {result.val_auc:.4f}"
+            ),
+        )
+        path = config.outputFile or os.path.join(self._workdir.name, f"{config.modelVersion}.pt")
+        save_model(result.module, metadata, path)
+        model: LoadedModel = load_model(path, device="cpu")
+        history = {
+            "architecture": config.architecture,
+            "channels": list(config.channels),
+            "normalization": config.normalization,
+            "cutout_size": metadata.cutout_size,
+            "datasets": len(triplets),
+            "counts": result.counts,
+            "positive_weight": result.positive_weight,
+            "best_epoch": result.best_epoch,
+            "val_auc": result.val_auc,
+            "seconds": seconds,
+            "epochs": result.history,
+            "model_metadata": metadata.to_json(),
+        }
+        self.metadata["trainingSeconds"] = seconds
+        self.metadata["bestEpoch"] = result.best_epoch
+        self.metadata["validationAuc"] = result.val_auc
+        self.log.info(
+            "Trained %s in %.0f s: best epoch %d, validation AUC %.4f%s.",
+            config.modelVersion,
+            seconds,
+            result.best_epoch,
+            result.val_auc,
+            f"; written to {config.outputFile}" if config.outputFile else "",
+        )
+        return pipeBase.Struct(model=model, history=history)
