@@ -137,10 +137,8 @@ class BuildTrainingSetTask(pipeBase.PipelineTask):
                 f"labels do not match the diaSources row for row on {config.idColumn!r}; "
                 "were they made from another diaSource dataset?"
             )
+        # cut_images checks that the images share one bounding box.
         images = {"template": template, "science": science, "difference": difference}
-        for name, image in images.items():
-            if image.bbox != difference.bbox:
-                raise ValueError(f"{name} image bbox {image.bbox} differs from the difference image bbox")
         keep = np.ones(len(ids), dtype=bool)
         if config.minSnr > 0:
             keep &= np.abs(np.asarray(labels["snr"], dtype=float)) > config.minSnr

@@ -15,12 +15,12 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import astropy.table
 import numpy as np
 
 import lsst.pex.config as pexConfig
 import lsst.pipe.base as pipeBase
 import lsst.pipe.base.connectionTypes as cT
+from lsst.daf.butler import DeferredDatasetHandle
 
 from . import plots
 from .cutouts import cut_images
@@ -30,10 +30,12 @@ from .normalization import normalize
 from .saliency import saliency_maps
 from .sharedConfig import CutoutFieldsMixin, DiaSourceColumnsMixin, ModelSourceMixin
 
-PLOTS = ("roc", "pr", "det", "calibration", "snr", "kind", "saliency")
-"""Plot outputs, each a connection ``<name>Plot`` (dataset ``realbogus_<name>_plot``)."""
-
 _PER_DETECTOR = ("instrument", "visit", "detector")
+
+
+def _resolve(item: Any) -> Any:
+    """The dataset itself, read from the butler if ``item`` is a deferred handle."""
+    return item.get() if isinstance(item, DeferredDatasetHandle) else item
 
 
 def _plot_connection(name: str, what: str) -> cT.Output:
@@ -369,9 +371,6 @@ class EvaluateRealBogusTask(pipeBase.PipelineTask):
         if model is None:
             raise RuntimeError("No model: with modelSource='butler', set task.model before run().")
 
-        def get(item: Any) -> Any:
-            return item.get() if hasattr(item, "get") and not isinstance(item, astropy.table.Table) else item
-
         missing = sorted(str(d) for d in set(scores) ^ set(labels))
         if missing:
             raise ValueError(f"scores and labels do not cover the same detectors: {missing[:5]}")
@@ -382,7 +381,7 @@ class EvaluateRealBogusTask(pipeBase.PipelineTask):
         unscored = 0
         keys = sorted(scores, key=str)
         for number, key in enumerate(keys):
-            table, label = get(scores[key]), get(labels[key])
+            table, label = _resolve(scores[key]), _resolve(labels[key])
             id_column = config.idColumn
             if not np.array_equal(np.asarray(table[id_column]), np.asarray(label[id_column])):
                 raise ValueError(f"{key}: scores and labels are not of the same diaSources, row for row")
@@ -461,11 +460,15 @@ class EvaluateRealBogusTask(pipeBase.PipelineTask):
                         chosen.append(int(i))
                         captions.append(f"{name}, {data['kind'][i]}\nscore {score[i]:.3f} ({where})")
         cutouts = []
+        loaded: dict[Any, dict[str, Any]] = {}
         for i in chosen:
             key = keys[int(data["key"][i])]
             if key not in images:
                 raise ValueError(f"no images for {key}, needed for the saliency maps")
-            entry = {k: (v.get() if hasattr(v, "get") else v) for k, v in images[key].items()}
+            if key not in loaded:
+                # Each detector's images are read once, however many sampled detections it holds.
+                loaded[key] = {k: _resolve(v) for k, v in images[key].items()}
+            entry = loaded[key]
             dia = entry["diaSources"]
             row = int(data["row"][i])
             cut = cut_images(
