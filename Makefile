@@ -41,7 +41,9 @@ PIPETASK := pipetask --log-level WARNING --log-level lsst.trainRealBogus=INFO --
 	-b $(TRAIN_REPO) --register-dataset-types
 default-model: env
 	$(IN_ENV) test -f $(TRAIN_REPO)/butler.yaml || make_realbogus_sim_repo.py $(TRAIN_REPO) --preset training --seed 1 -j 2 $(SIM_OPTIONS)
-	$(IN_ENV) $(PIPETASK) -j 2 -i RBSimCam/sim -o u/rb/triplets3080 -p pipelines/BuildTrainingSet.yaml \
+	@# The triplets are built once per repository; later runs (another MODEL_VERSION) reuse them.
+	$(IN_ENV) butler query-collections $(TRAIN_REPO) u/rb/triplets3080 >/dev/null 2>&1 \
+		|| $(PIPETASK) -j 2 -i RBSimCam/sim -o u/rb/triplets3080 -p pipelines/BuildTrainingSet.yaml \
 		-d "skymap='DC2_sim' AND tract=3080"
 	$(IN_ENV) $(PIPETASK) -j 1 -i u/rb/triplets3080 -o u/rb/$(MODEL_VERSION) -p pipelines/TrainRealBogus.yaml \
 		-d "skymap='DC2_sim' AND tract=3080" -c trainRealBogus:modelVersion=$(MODEL_VERSION) \

@@ -103,11 +103,29 @@ def test_architectures_learn_and_script(architecture, tmp_path):
     assert load_model(tmp_path / "m.pt").predict(x[:8]).shape == (8,)
 
 
-def _pipetask(repo: Path, pipeline: str, inputs: str, output: str, where: str, *extra: str) -> None:
+def test_evaluation_refuses_scores_of_another_model():
+    from lsst.meas.realbogus.evaluateRealBogusTask import EvaluateRealBogusTask
+
+    task = EvaluateRealBogusTask()  # the shipped model, from its file
+    ids = np.arange(6)
+    labels = astropy.table.Table(
+        {"diaSourceId": ids, "isReal": ids % 2 == 0, "kind": ["host", "cosmic_ray"] * 3, "snr": ids + 5.0}
+    )
+    scores = astropy.table.Table({"diaSourceId": ids, "score": ids / 6, "modelVersion": ["other"] * 6})
+    with pytest.raises(ValueError, match=r"model version\(s\) \['other'\].*" + task.model.metadata.version):
+        task.run({"d": scores}, {"d": labels})
+    scores["modelVersion"] = [task.model.metadata.version] * 6
+    assert task.run({"d": scores}, {"d": labels}).metrics["overall"]["count"] == 6
+    with pytest.raises(ValueError, match="same detectors"):
+        task.run({"d": scores}, {"e": labels})
+
+
+def _pipetask(repo: Path, pipeline: str, inputs: str, output: str, where: str, *extra: str, ok: bool = True):
     cmd = ["pipetask", "run", "-b", str(repo), "-i", inputs, "-o", output, "-p", str(PIPELINES / pipeline)]
     cmd += ["-d", where, "--register-dataset-types", "-j", "1", *extra]
     result = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy(), timeout=900)
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert (result.returncode == 0) == ok, result.stderr[-3000:]
+    return result
 
 
 @pytest.mark.slow
@@ -116,6 +134,10 @@ def test_build_train_evaluate_pipelines(tiny_repo, tmp_path):
     train = "skymap='DC2_sim' AND tract=3080"
     test = "skymap='DC2_sim' AND tract=4024"
     _pipetask(repo, "BuildTrainingSet.yaml", "RBSimCam/sim", "u/t/triplets", train)
+    # A tract without triplets: pipetask stops before any training, saying the data query is empty.
+    empty = _pipetask(repo, "TrainRealBogus.yaml", "u/t/triplets", "u/t/none", test, ok=False)
+    assert "Initial data ID query returned no rows" in empty.stderr
+    assert "QuantumGraph was empty" in empty.stderr
     model_file = tmp_path / "nodia.pt"
     _pipetask(
         repo, "TrainRealBogus.yaml", "u/t/triplets", "u/t/model", train,

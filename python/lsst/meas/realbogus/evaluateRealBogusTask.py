@@ -24,7 +24,7 @@ from lsst.daf.butler import DeferredDatasetHandle
 
 from . import plots
 from .cutouts import cut_images
-from .metrics import calibration, completeness_purity, roc_auc, score_curves, summarize_scores
+from .metrics import calibration, score_curves, summarize_scores, threshold_summary
 from .model import LoadedModel, load_model
 from .normalization import normalize
 from .saliency import saliency_maps
@@ -220,23 +220,9 @@ def _bin_summary(
     uppers = list(edges[1:]) + [math.inf]
     for lo, hi in zip(edges, uppers):
         rows = (np.abs(snr) >= lo) & (np.abs(snr) < hi)
-        s, lab = scores[rows], is_real[rows]
-        comp, pur = completeness_purity(s, lab, threshold)
-        n_bogus = int((~lab).sum())
-        out.append(
-            {
-                "bin": f"{lo:g}-{hi:g}" if math.isfinite(hi) else f">{lo:g}",
-                "low": float(lo),
-                "high": float(hi),
-                "count": int(rows.sum()),
-                "real": int(lab.sum()),
-                "bogus": n_bogus,
-                "auc": roc_auc(s, lab),
-                "completeness": comp,
-                "purity": pur,
-                "fpr": float(np.sum((s >= threshold) & ~lab) / n_bogus) if n_bogus else float("nan"),
-            }
-        )
+        name = f"{lo:g}-{hi:g}" if math.isfinite(hi) else f">{lo:g}"
+        bounds = {"bin": name, "low": float(lo), "high": float(hi)}
+        out.append(bounds | threshold_summary(scores[rows], is_real[rows], threshold))
     return out
 
 

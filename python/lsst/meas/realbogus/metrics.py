@@ -20,6 +20,7 @@ __all__ = (
     "roc_auc",
     "score_curves",
     "summarize_scores",
+    "threshold_summary",
 )
 
 from dataclasses import dataclass
@@ -218,6 +219,30 @@ def calibration(scores: np.ndarray, labels: np.ndarray, bins: int = 10) -> dict:
     }
 
 
+def threshold_summary(scores: np.ndarray, labels: np.ndarray, threshold: float) -> dict:
+    """Counts, AUC, and completeness, purity and false-positive rate at ``threshold``.
+
+    Returns
+    -------
+    summary : `dict`
+        ``count``, ``real``, ``bogus``, ``auc``, ``completeness``,
+        ``purity`` and ``fpr`` (NaN where undefined).
+    """
+    scores, labels = _as_arrays(scores, labels)
+    comp, pur = completeness_purity(scores, labels, threshold)
+    n_bogus = int((~labels).sum())
+    false_positives = int(np.sum((scores >= threshold) & ~labels))
+    return {
+        "count": int(len(scores)),
+        "real": int(labels.sum()),
+        "bogus": n_bogus,
+        "auc": roc_auc(scores, labels),
+        "completeness": comp,
+        "purity": pur,
+        "fpr": false_positives / n_bogus if n_bogus else float("nan"),
+    }
+
+
 def summarize_scores(
     scores: np.ndarray,
     labels: np.ndarray,
@@ -239,21 +264,11 @@ def summarize_scores(
         threshold, and ``requirement`` (see `requirement_threshold`).
     """
     scores, labels = _as_arrays(scores, labels)
-    comp, pur = completeness_purity(scores, labels, threshold)
-    selected = scores >= threshold
-    n_bogus = int((~labels).sum())
     mdr_value, mdr_threshold = mdr_at_fpr(scores, labels, fpr)
     fpr_value, fpr_threshold = fpr_at_mdr(scores, labels, mdr)
-    return {
-        "count": int(len(scores)),
-        "real": int(labels.sum()),
-        "bogus": n_bogus,
-        "auc": roc_auc(scores, labels),
+    return threshold_summary(scores, labels, threshold) | {
         "threshold": float(threshold),
-        "completeness": comp,
-        "purity": pur,
-        "fpr": float(np.sum(selected & ~labels) / n_bogus) if n_bogus else float("nan"),
-        "accuracy": float(np.mean(selected == labels)) if len(scores) else float("nan"),
+        "accuracy": float(np.mean((scores >= threshold) == labels)) if len(scores) else float("nan"),
         f"mdr_at_fpr_{fpr:g}": mdr_value,
         f"mdr_at_fpr_{fpr:g}_threshold": mdr_threshold,
         f"fpr_at_mdr_{mdr:g}": fpr_value,

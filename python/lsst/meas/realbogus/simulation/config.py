@@ -226,6 +226,9 @@ def _training(config: SimulationConfig) -> None:
     config.nHostlessTransients = 30
     config.nVariableStars = 16
     config.nBrightStars = 4
+    # A streak on every detector-visit: at the default rate a training tract holds only a
+    # handful, too few for a classifier to learn them (training sets enrich rare artifacts).
+    config.streakProbability = 1.0
 
 
 PRESETS = {

@@ -1,0 +1,289 @@
+#!/usr/bin/env python
+"""Benchmark TrainRealBogusTask at the scale of DMTN-272's training set (200,000 triplets).
+
+Usage: python bench/bench_training_scale.py [--triplets 200000] [--source REPO:COLLECTION]
+       [--workdir DIR] [--keep]
+
+1. A scratch butler repository is filled with ``--triplets`` labelled triplets
+   (``realbogus_triplets`` datasets, one per detector-visit, as
+   BuildTrainingSet.yaml writes them).  They are the triplets of a source
+   collection (default: ``u/rb/triplets3080`` of ``make default-model``'s
+   repository if it exists, otherwise a demo repository built here), repeated
+   under new visit ids, each repeat turned by a different flip/rotation and
+   given new diaSource ids (so the validation split differs).
+2. ``pipetask run`` of TrainRealBogus.yaml for one epoch on all of them: wall
+   time, the epoch's throughput, and peak memory (maximum resident set size)
+   beside the size of the training set (what holding a copy would cost).
+3. Baseline measured in the same run: one epoch of the same trainer on
+   triplets already in memory (no butler, no reading), its throughput.
+
+Figures are kept in doc/lsst.meas.realbogus/training.rst.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+PACKAGE = Path(os.environ.get("MEAS_REALBOGUS_DIR", Path(__file__).resolve().parents[1]))
+INSTRUMENT = "RBSimCam"
+REPEAT_VISIT_OFFSET = 1_000_000
+REPEAT_ID_OFFSET = 10**14
+
+
+def run(cmd: list[str], what: str) -> subprocess.CompletedProcess:
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode != 0:
+        print(result.stderr[-3000:], file=sys.stderr)
+        raise SystemExit(f"{what} failed: {' '.join(cmd)}")
+    return result
+
+
+def demo_source(workdir: Path) -> tuple[str, str]:
+    """Build a demo repository and its triplets; return (repo, collection)."""
+    repo = workdir / "source_repo"
+    print(f"building a demo repository and its triplets in {repo} ...", flush=True)
+    run(
+        ["make_realbogus_sim_repo.py", str(repo), "--preset", "demo", "--no-progress", "-j", "2"],
+        "simulation",
+    )
+    run(
+        [
+            "pipetask",
+            "run",
+            "-b",
+            str(repo),
+            "-i",
+            "RBSimCam/sim",
+            "-o",
+            "bench/source_triplets",
+            "-p",
+            str(PACKAGE / "pipelines" / "BuildTrainingSet.yaml"),
+            "--register-dataset-types",
+            "-j",
+            "2",
+        ],
+        "BuildTrainingSet",
+    )
+    return str(repo), "bench/source_triplets"
+
+
+def repeat(triplets, k: int):
+    """The k-th repeat of a triplet dataset: dihedral transform k % 8, new diaSource ids."""
+    from lsst.meas.realbogus.triplets import LabelledTriplets
+
+    cutouts = np.rot90(triplets.cutouts, k % 4, axes=(2, 3))
+    if (k // 4) % 2:
+        cutouts = cutouts[..., ::-1]
+    table = triplets.table.copy()
+    table["diaSourceId"] = np.asarray(table["diaSourceId"], dtype=np.int64) + k * REPEAT_ID_OFFSET
+    return LabelledTriplets(np.ascontiguousarray(cutouts), table)
+
+
+def fill_repo(source: tuple[str, str], repo: Path, n_target: int) -> tuple[int, int, int]:
+    """Write ``n_target`` triplets to a new repository; return (triplets, datasets, bytes)."""
+    from lsst.daf.butler import Butler, DatasetType
+    from lsst.meas.realbogus.simulation.instrument import RBSimCam
+    from lsst.pipe.base.script import register_instrument
+    from lsst.utils.introspection import get_full_type_name
+
+    src = Butler(source[0], collections=source[1])
+    refs = sorted(
+        src.query_datasets("realbogus_triplets", limit=None), key=lambda r: tuple(r.dataId.required.values())
+    )
+    if not refs:
+        raise SystemExit(f"no realbogus_triplets in {source[1]} of {source[0]}")
+    Butler.makeRepo(str(repo))
+    register_instrument(str(repo), [get_full_type_name(RBSimCam)])
+    dest = Butler(str(repo), writeable=True, run="bench/triplets")
+    dest.registry.insertDimensionData(
+        "day_obs", *(r.toDict() for r in src.query_dimension_records("day_obs", instrument=INSTRUMENT))
+    )
+    visits = {r.id: r.toDict() for r in src.query_dimension_records("visit", instrument=INSTRUMENT)}
+    regions = {
+        (r.visit, r.detector): r.toDict()
+        for r in src.query_dimension_records("visit_detector_region", instrument=INSTRUMENT)
+    }
+    dest.registry.registerDatasetType(
+        DatasetType("realbogus_triplets", refs[0].datasetType.dimensions, "RealBogusTriplets")
+    )
+    written = datasets = 0
+    k = 0
+    registered: set[int] = set()
+    start = time.perf_counter()
+    while written < n_target:
+        for ref in refs:
+            if written >= n_target:
+                break
+            triplets = repeat(src.get(ref), k)
+            if len(triplets) > n_target - written:
+                triplets = type(triplets)(
+                    triplets.cutouts[: n_target - written], triplets.table[: n_target - written]
+                )
+            visit = ref.dataId["visit"] + k * REPEAT_VISIT_OFFSET
+            if visit not in registered:
+                record = dict(visits[ref.dataId["visit"]])
+                record.update(id=visit, name=f"{record['name']}_r{k}", seq_num=record["seq_num"] + 1000 * k)
+                dest.registry.insertDimensionData("visit", record)
+                registered.add(visit)
+            region = dict(regions[ref.dataId["visit"], ref.dataId["detector"]], visit=visit)
+            dest.registry.insertDimensionData("visit_detector_region", region)
+            dest.put(
+                triplets,
+                "realbogus_triplets",
+                instrument=INSTRUMENT,
+                visit=visit,
+                detector=ref.dataId["detector"],
+            )
+            written += len(triplets)
+            datasets += 1
+        k += 1
+        print(
+            f"  {written:,} triplets in {datasets} datasets ({time.perf_counter() - start:.0f} s)", flush=True
+        )
+    size = sum(f.stat().st_size for f in (repo / "bench").rglob("*.npz"))
+    return written, datasets, size
+
+
+def in_memory_baseline(source: tuple[str, str], n: int) -> float:
+    """Triplets per second of one epoch of the trainer on ``n`` triplets held in memory."""
+    import logging
+
+    from lsst.daf.butler import Butler
+    from lsst.meas.realbogus.normalization import normalize
+    from lsst.meas.realbogus.training import ArrayBlocks, train_classifier
+    from lsst.meas.realbogus.trainRealBogusTask import TrainRealBogusConfig
+
+    config = TrainRealBogusConfig()
+    src = Butler(source[0], collections=source[1])
+    xs, ys = [], []
+    for ref in src.query_datasets("realbogus_triplets", limit=None):
+        t = src.get(ref)
+        xs.append(
+            normalize(t.select(tuple(config.channels), config.cutoutSize or t.size), config.normalization)
+        )
+        ys.append(np.asarray(t.table["isReal"], dtype=bool))
+        if sum(len(y) for y in ys) >= n:
+            break
+    x, y = np.concatenate(xs)[:n], np.concatenate(ys)[:n]
+    logging.getLogger("lsst.meas.realbogus.training").setLevel(logging.WARNING)
+    config.apply_threads()
+    result = train_classifier(
+        ArrayBlocks(x, y),
+        architecture=config.architecture,
+        epochs=1,
+        batch_size=config.batchSize,
+        learning_rate=config.learningRate,
+        validation_fraction=config.validationFraction,
+        seed=config.seed,
+    )
+    n_train = result.counts["train_real"] + result.counts["train_bogus"]
+    return n_train / result.history[0]["seconds"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--triplets", type=int, default=200_000, help="training-set size")
+    parser.add_argument("--source", help="REPO:COLLECTION holding realbogus_triplets to repeat")
+    parser.add_argument(
+        "--workdir", help="where the scratch repository goes (default: a temporary directory)"
+    )
+    parser.add_argument("--baseline", type=int, default=10_000, help="triplets of the in-memory baseline")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch repository")
+    args = parser.parse_args()
+
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="rb_bench_train_"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        if args.source:
+            repo, _, collection = args.source.rpartition(":")
+            source = (repo, collection)
+        elif (PACKAGE / "rbsim_training_repo" / "butler.yaml").exists():
+            source = (str(PACKAGE / "rbsim_training_repo"), "u/rb/triplets3080")
+        else:
+            source = demo_source(workdir)
+        repo = workdir / "scale_repo"
+        print(f"writing {args.triplets:,} triplets from {source[1]} of {source[0]} to {repo} ...", flush=True)
+        start = time.perf_counter()
+        n, datasets, size = fill_repo(source, repo, args.triplets)
+        print(
+            f"wrote {n:,} triplets in {datasets} datasets, {size / 1e9:.2f} GB, "
+            f"in {time.perf_counter() - start:.0f} s"
+        )
+
+        cmd = [
+            "/usr/bin/time",
+            "-f",
+            "%e %M",
+            "pipetask",
+            "--log-level",
+            "WARNING",
+            "run",
+            "-b",
+            str(repo),
+            "-i",
+            "bench/triplets",
+            "-o",
+            "bench/train",
+            "-p",
+            str(PACKAGE / "pipelines" / "TrainRealBogus.yaml"),
+            "-d",
+            f"instrument='{INSTRUMENT}'",
+            "-c",
+            "trainRealBogus:epochs=1",
+            "--register-dataset-types",
+            "-j",
+            "1",
+        ]
+        print("training one epoch with pipetask ...", flush=True)
+        result = run(cmd, "pipetask run")
+        wall, rss_kb = result.stderr.strip().splitlines()[-1].split()
+        rss = int(rss_kb) * 1024
+
+        from lsst.daf.butler import Butler
+
+        history = Butler(str(repo), collections="bench/train").get("realbogus_training_history")
+        counts = history["counts"]
+        n_train = counts["train_real"] + counts["train_bogus"]
+        n_val = counts["val_real"] + counts["val_bogus"]
+        epoch = history["epochs"][0]["seconds"]
+        channels = len(history["channels"])
+        training_bytes = n * channels * history["cutout_size"] ** 2 * 4
+        streaming_rate = n_train / epoch
+        print("measuring the in-memory baseline ...", flush=True)
+        baseline_rate = in_memory_baseline(source, args.baseline)
+        print()
+        print(
+            f"pipetask TrainRealBogus.yaml, 1 epoch of {n:,} triplets ({datasets} detector datasets, "
+            f"{n_train:,} train / {n_val:,} validation, {channels}x{history['cutout_size']}^2): "
+            f"wall {float(wall):.0f} s, of which the epoch {epoch:.0f} s and the training task "
+            f"{history['seconds']:.0f} s"
+        )
+        print(
+            f"peak memory {rss / 2**30:.2f} GiB, beside {training_bytes / 2**30:.2f} GiB for the normalized "
+            f"training set held in memory (ratio {rss / training_bytes:.2f}); 24 GiB budget"
+        )
+        print(
+            f"throughput {streaming_rate:,.0f} triplets/s streamed from the butler, beside "
+            f"{baseline_rate:,.0f}/s from memory ({args.baseline:,} triplets, same trainer; "
+            f"ratio {streaming_rate / baseline_rate:.2f})"
+        )
+    finally:
+        if args.keep or args.workdir:
+            print(f"scratch repository kept in {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
