@@ -11,7 +11,7 @@ HOSTS := $(wildcard $(CURDIR)/../shared/data/hosts/AEGIS_F814w_catalog.fits)
 SIM_OPTIONS ?= $(if $(HOSTS),-c realGalaxyCatalog=$(HOSTS))
 IN_ENV := source $(CURDIR)/setup.sh &&
 
-.PHONY: env demo default-model test test-fast lint docs bench clean
+.PHONY: env demo default-model test test-fast lint docs bench bench-training clean
 
 env:
 	@bash admin/make_env.sh >/dev/null
@@ -35,8 +35,10 @@ demo: env
 # repository, BuildTrainingSet on tract 3080, TrainRealBogus, EvaluateRealBogus on tract 4024.
 TRAIN_REPO ?= $(CURDIR)/rbsim_training_repo
 MODEL_OUT ?= $(CURDIR)/python/lsst/meas/realbogus/models/rb_default.pt
-MODEL_VERSION ?= rbsim02
+MODEL_VERSION ?= rbsim03
 TRAIN_OPTIONS ?= -c trainRealBogus:epochs=20
+# Training is one quantum: give it every core (pipetask grants one per quantum by default).
+CORES ?= $(shell nproc)
 PIPETASK := pipetask --log-level WARNING --log-level lsst.trainRealBogus=INFO --log-level lsst.evaluateRealBogus=INFO run \
 	-b $(TRAIN_REPO) --register-dataset-types
 default-model: env
@@ -45,7 +47,7 @@ default-model: env
 	$(IN_ENV) butler query-collections $(TRAIN_REPO) u/rb/triplets3080 >/dev/null 2>&1 \
 		|| $(PIPETASK) -j 2 -i RBSimCam/sim -o u/rb/triplets3080 -p pipelines/BuildTrainingSet.yaml \
 		-d "skymap='DC2_sim' AND tract=3080"
-	$(IN_ENV) $(PIPETASK) -j 1 -i u/rb/triplets3080 -o u/rb/$(MODEL_VERSION) -p pipelines/TrainRealBogus.yaml \
+	$(IN_ENV) $(PIPETASK) -j 1 -n $(CORES) -i u/rb/triplets3080 -o u/rb/$(MODEL_VERSION) -p pipelines/TrainRealBogus.yaml \
 		-d "skymap='DC2_sim' AND tract=3080" -c trainRealBogus:modelVersion=$(MODEL_VERSION) \
 		-c trainRealBogus:outputFile=$(MODEL_OUT) $(TRAIN_OPTIONS)
 	$(IN_ENV) $(PIPETASK) -j 2 -i u/rb/$(MODEL_VERSION),RBSimCam/sim -o u/rb/$(MODEL_VERSION)/eval4024 \
@@ -66,6 +68,10 @@ docs: env
 
 bench: env
 	$(IN_ENV) python bench/bench_realbogus.py && python bench/bench_simulation.py --presets demo
+
+# Training at 200,000 triplets (about 25 minutes and 13 GB of scratch disk; see training.rst).
+bench-training: env
+	$(IN_ENV) python bench/bench_training_scale.py
 
 clean:
 	rm -rf doc/_build .pytest_cache demo_repo demo_scores.png

@@ -11,9 +11,12 @@ Usage: python bench/bench_training_scale.py [--triplets 200000] [--source REPO:C
    repository if it exists, otherwise a demo repository built here), repeated
    under new visit ids, each repeat turned by a different flip/rotation and
    given new diaSource ids (so the validation split differs).
-2. ``pipetask run`` of TrainRealBogus.yaml for one epoch on all of them: wall
-   time, the epoch's throughput, and peak memory (maximum resident set size)
-   beside the size of the training set (what holding a copy would cost).
+2. ``pipetask run`` of TrainRealBogus.yaml for one epoch on all of them, with
+   ``cacheBlocks`` on (the default: normalized blocks kept on local disk after
+   the first pass) and off (every epoch reads the butler and normalizes): wall
+   time, the first pass, the epoch's throughput, and peak memory (maximum
+   resident set size) beside the size of the training set (what holding a
+   copy would cost).
 3. Baseline measured in the same run: one epoch of the same trainer on
    triplets already in memory (no butler, no reading), its throughput.
 
@@ -189,6 +192,23 @@ def in_memory_baseline(source: tuple[str, str], n: int) -> float:
     return n_train / result.history[0]["seconds"]
 
 
+def train_one_epoch(repo: Path, cache: bool) -> tuple[float, int, dict]:
+    """Run TrainRealBogus.yaml for one epoch; return wall seconds, peak RSS bytes and the history."""
+    from lsst.daf.butler import Butler
+
+    output = f"bench/train_cache{int(cache)}"
+    cmd = ["/usr/bin/time", "-f", "%e %M", "pipetask", "--log-level", "WARNING", "run", "-b", str(repo)]
+    cmd += ["-i", "bench/triplets", "-o", output, "-p", str(PACKAGE / "pipelines" / "TrainRealBogus.yaml")]
+    cmd += ["-d", f"instrument='{INSTRUMENT}'", "-c", "trainRealBogus:epochs=1"]
+    cmd += ["-c", f"trainRealBogus:cacheBlocks={cache}", "--register-dataset-types", "-j", "1"]
+    cmd += ["--cores-per-quantum", str(os.cpu_count())]
+    print(f"training one epoch with pipetask, cacheBlocks={cache} ...", flush=True)
+    result = run(cmd, "pipetask run")
+    wall, rss_kb = result.stderr.strip().splitlines()[-1].split()
+    history = Butler(str(repo), collections=output).get("realbogus_training_history")
+    return float(wall), int(rss_kb) * 1024, history
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -221,63 +241,34 @@ def main() -> None:
             f"in {time.perf_counter() - start:.0f} s"
         )
 
-        cmd = [
-            "/usr/bin/time",
-            "-f",
-            "%e %M",
-            "pipetask",
-            "--log-level",
-            "WARNING",
-            "run",
-            "-b",
-            str(repo),
-            "-i",
-            "bench/triplets",
-            "-o",
-            "bench/train",
-            "-p",
-            str(PACKAGE / "pipelines" / "TrainRealBogus.yaml"),
-            "-d",
-            f"instrument='{INSTRUMENT}'",
-            "-c",
-            "trainRealBogus:epochs=1",
-            "--register-dataset-types",
-            "-j",
-            "1",
-        ]
-        print("training one epoch with pipetask ...", flush=True)
-        result = run(cmd, "pipetask run")
-        wall, rss_kb = result.stderr.strip().splitlines()[-1].split()
-        rss = int(rss_kb) * 1024
-
-        from lsst.daf.butler import Butler
-
-        history = Butler(str(repo), collections="bench/train").get("realbogus_training_history")
-        counts = history["counts"]
-        n_train = counts["train_real"] + counts["train_bogus"]
-        n_val = counts["val_real"] + counts["val_bogus"]
-        epoch = history["epochs"][0]["seconds"]
-        channels = len(history["channels"])
-        training_bytes = n * channels * history["cutout_size"] ** 2 * 4
-        streaming_rate = n_train / epoch
         print("measuring the in-memory baseline ...", flush=True)
         baseline_rate = in_memory_baseline(source, args.baseline)
         print()
-        print(
-            f"pipetask TrainRealBogus.yaml, 1 epoch of {n:,} triplets ({datasets} detector datasets, "
-            f"{n_train:,} train / {n_val:,} validation, {channels}x{history['cutout_size']}^2): "
-            f"wall {float(wall):.0f} s, of which the epoch {epoch:.0f} s and the training task "
-            f"{history['seconds']:.0f} s"
-        )
-        print(
-            f"peak memory {rss / 2**30:.2f} GiB, beside {training_bytes / 2**30:.2f} GiB for the normalized "
-            f"training set held in memory (ratio {rss / training_bytes:.2f}); 24 GiB budget"
-        )
-        print(
-            f"throughput {streaming_rate:,.0f} triplets/s streamed from the butler, beside "
-            f"{baseline_rate:,.0f}/s from memory ({args.baseline:,} triplets, same trainer; "
-            f"ratio {streaming_rate / baseline_rate:.2f})"
-        )
+        for cache in (True, False):
+            wall, rss, history = train_one_epoch(repo, cache)
+            counts = history["counts"]
+            n_train = counts["train_real"] + counts["train_bogus"]
+            n_val = counts["val_real"] + counts["val_bogus"]
+            epoch = history["epochs"][0]["seconds"]
+            channels = len(history["channels"])
+            training_bytes = n * channels * history["cutout_size"] ** 2 * 4
+            rate = n_train / epoch
+            print(
+                f"pipetask TrainRealBogus.yaml, cacheBlocks={cache}, 1 epoch of {n:,} triplets ({datasets} "
+                f"detector datasets, {n_train:,} train / {n_val:,} validation, "
+                f"{channels}x{history['cutout_size']}^2): wall {wall:.0f} s, of which the training task "
+                f"{history['seconds']:.0f} s (epoch {epoch:.0f} s; first pass and saving "
+                f"{history['seconds'] - epoch:.0f} s)"
+            )
+            print(
+                f"  peak memory {rss / 2**30:.2f} GiB, beside {training_bytes / 2**30:.2f} GiB for the "
+                f"normalized training set held in memory (ratio {rss / training_bytes:.2f}); 24 GiB budget"
+            )
+            print(
+                f"  epoch throughput {rate:,.0f} triplets/s, beside {baseline_rate:,.0f}/s from memory "
+                f"({args.baseline:,} triplets, same trainer; ratio {rate / baseline_rate:.2f})",
+                flush=True,
+            )
     finally:
         if args.keep or args.workdir:
             print(f"scratch repository kept in {workdir}")

@@ -40,7 +40,7 @@ def test_pipetask_scores_every_dia_source(tiny_repo):
             finite = np.isfinite(scores["score"])
             assert finite.all()
             assert np.all((scores["score"] >= 0) & (scores["score"] <= 1))
-            assert set(scores["modelVersion"]) == {"rbsim02"}
+            assert set(scores["modelVersion"]) == {"rbsim03"}
     report = score_report(str(repo), ["u/test/realbogus"])
     assert report["sources"] > 50 and report["real"] > 10 and report["bogus"] > 10
     # The shipped model separates real from bogus on data it was not trained on.
@@ -76,7 +76,7 @@ def test_model_from_the_butler(tiny_repo, tmp_path):
     source, _ = tiny_repo
     repo = tmp_path / "repo"
     shutil.copytree(source, repo)
-    assert register_model(str(repo), default_model_path(), "models/realbogus") == "rbsim02"
+    assert register_model(str(repo), default_model_path(), "models/realbogus") == "rbsim03"
     where = ("-d", "instrument='RBSimCam' AND visit=10000")
     by_file = pipetask(repo, "u/test/file", *where)
     assert by_file.returncode == 0, by_file.stderr[-3000:]

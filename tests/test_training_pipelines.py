@@ -85,6 +85,44 @@ def test_streaming_split_independent_of_blocks_and_refuses_one_class():
         train_classifier(Empty(), epochs=1)
 
 
+def test_cached_blocks_read_each_block_once_and_train_the_same(tmp_path, caplog):
+    import torch
+    from lsst.meas.realbogus.training import Block, CachedBlocks, train_classifier
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(300, 2, 15, 15)).astype(np.float32)
+    labels = rng.random(300) < 0.4
+    x[labels, 1, 6:9, 6:9] += 2.0
+
+    class Counted:
+        """Five blocks of 60 rows; counts the reads."""
+
+        def __init__(self):
+            self.reads = 0
+
+        def __len__(self):
+            return 5
+
+        def load(self, i):
+            self.reads += 1
+            rows = slice(60 * i, 60 * (i + 1))
+            return Block(x[rows].copy(), labels[rows], np.arange(300)[rows])
+
+    plain, cached = Counted(), Counted()
+    settings = dict(epochs=3, seed=4, blocks_per_shuffle=2, batch_size=32)
+    a = train_classifier(plain, **settings)
+    b = train_classifier(CachedBlocks(cached, str(tmp_path)), **settings)
+    assert plain.reads == 5 * 4 and cached.reads == 5  # the split pass + 3 epochs, against once
+    assert [h["loss"] for h in a.history] == [h["loss"] for h in b.history]
+    weights = zip(a.module.state_dict().values(), b.module.state_dict().values())
+    assert all(torch.equal(p, q) for p, q in weights)
+    # A directory that cannot be written: a warning, and blocks come from the source.
+    broken = CachedBlocks(Counted(), str(tmp_path / "missing"))
+    assert np.array_equal(broken.load(1).cutouts, x[60:120]) and not broken.enabled
+    assert np.array_equal(broken.load(1).keys, np.arange(60, 120)) and broken.source.reads == 2
+    assert "Not caching training blocks" in caplog.text
+
+
 @pytest.mark.parametrize("architecture", ["dia_cnn", "vgg6", "resnet_small"])
 def test_architectures_learn_and_script(architecture, tmp_path):
     """Each architecture learns a trivial task (a central blob in the difference channel) and scripts."""

@@ -165,6 +165,7 @@ class RealBogusTask(pipeBase.PipelineTask):
         inputRefs: pipeBase.InputQuantizedConnection,
         outputRefs: pipeBase.OutputQuantizedConnection,
     ) -> None:
+        self.config.apply_threads(butlerQC.resources.num_cores)
         if self.config.modelSource == "butler":
             # The model first: a wrong model fails before the images are read.
             self.set_model(butlerQC.get(inputRefs.model))

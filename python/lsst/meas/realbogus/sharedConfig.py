@@ -85,12 +85,23 @@ class TorchDeviceMixin(pexConfig.Config):
         check=lambda d: d == "cpu" or d == "cuda" or d.startswith("cuda:"),
     )
     numThreads = pexConfig.Field[int](
-        doc="CPU threads for torch (0: torch's default, one per core).", default=0, check=lambda n: n >= 0
+        doc="CPU threads for torch. 0: under pipetask, the cores granted to each quantum "
+        "(--cores-per-quantum, default 1; pipetask turns implicit threading off); outside it, "
+        "torch's default (one per core).",
+        default=0,
+        check=lambda n: n >= 0,
     )
 
-    def apply_threads(self) -> None:
-        """Set torch's CPU thread count if ``numThreads`` is set (imports torch only then)."""
-        if self.numThreads:
+    def apply_threads(self, cores: int | None = None) -> None:
+        """Set torch's CPU thread count: ``numThreads`` if set, else ``cores`` if given.
+
+        Parameters
+        ----------
+        cores : `int`, optional
+            Cores granted to the quantum (``butlerQC.resources.num_cores``).
+        """
+        threads = self.numThreads or cores
+        if threads:
             import torch
 
-            torch.set_num_threads(self.numThreads)
+            torch.set_num_threads(threads)

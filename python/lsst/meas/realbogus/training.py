@@ -9,10 +9,19 @@ split does not depend on the order or the grouping of the blocks.
 
 from __future__ import annotations
 
-__all__ = ("ArrayBlocks", "Block", "BlockSource", "TrainingResult", "train_classifier", "validation_rows")
+__all__ = (
+    "ArrayBlocks",
+    "Block",
+    "BlockSource",
+    "CachedBlocks",
+    "TrainingResult",
+    "train_classifier",
+    "validation_rows",
+)
 
 import copy
 import logging
+import os
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -85,6 +94,57 @@ class ArrayBlocks:
 
     def load(self, index: int) -> Block:
         return self.block
+
+
+class CachedBlocks:
+    """Another block source whose blocks are kept in a local directory once read.
+
+    The first `load` of a block reads it from ``source`` (e.g. the butler,
+    then normalizes it) and writes it to ``directory`` as an uncompressed
+    ``.npz``; later loads (every epoch after the first pass) read that file.
+    Memory use is unchanged; the directory grows to the size of the
+    normalized training set.  If a write fails (e.g. a full disk), caching
+    stops with a warning and blocks are read from ``source`` again.
+
+    Parameters
+    ----------
+    source : `BlockSource`
+        The blocks.
+    directory : `str`
+        Where to keep them (must exist; the caller removes it).
+    log : `logging.Logger`, optional
+        Logger for the warning.
+    """
+
+    def __init__(self, source: BlockSource, directory: str, log: logging.Logger | None = None) -> None:
+        self.source = source
+        self.directory = directory
+        self.log = log or _LOG
+        self.enabled = True
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def _path(self, index: int) -> str:
+        return os.path.join(self.directory, f"block_{index:06d}.npz")
+
+    def load(self, index: int) -> Block:
+        path = self._path(index)
+        if os.path.exists(path):
+            with np.load(path) as archive:
+                return Block(archive["cutouts"], archive["is_real"], archive["keys"])
+        block = self.source.load(index)
+        if self.enabled:
+            try:
+                with open(path + ".tmp", "wb") as stream:
+                    np.savez(stream, cutouts=block.cutouts, is_real=block.is_real, keys=block.keys)
+                os.replace(path + ".tmp", path)
+            except OSError as err:
+                self.enabled = False
+                if os.path.exists(path + ".tmp"):
+                    os.remove(path + ".tmp")
+                self.log.warning("Not caching training blocks in %s any more: %s", self.directory, err)
+        return block
 
 
 def validation_rows(keys: np.ndarray, fraction: float, seed: int) -> np.ndarray:
