@@ -123,6 +123,27 @@ def test_cached_blocks_read_each_block_once_and_train_the_same(tmp_path, caplog)
     assert "Not caching training blocks" in caplog.text
 
 
+def test_training_on_cuda_or_a_clear_error():
+    import torch
+    from lsst.meas.realbogus.training import ArrayBlocks, train_classifier
+
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(80, 2, 15, 15)).astype(np.float32)
+    labels = np.arange(80) % 2 == 0
+    if torch.cuda.is_available():
+        result = train_classifier(ArrayBlocks(x, labels), epochs=1, device="cuda")
+        assert next(result.module.parameters()).device.type == "cpu"  # returned ready to script
+    else:
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            train_classifier(ArrayBlocks(x, labels), epochs=1, device="cuda")
+        from lsst.meas.realbogus.trainRealBogusTask import TrainRealBogusConfig, TrainRealBogusTask
+
+        config = TrainRealBogusConfig()
+        config.device = "cuda:0"
+        with pytest.raises(ValueError, match="device.*CUDA is not available"):
+            TrainRealBogusTask(config=config)
+
+
 @pytest.mark.parametrize("architecture", ["dia_cnn", "vgg6", "resnet_small"])
 def test_architectures_learn_and_script(architecture, tmp_path):
     """Each architecture learns a trivial task (a central blob in the difference channel) and scripts."""

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import torch
 
 import lsst.pex.config as pexConfig
 import lsst.pipe.base as pipeBase
@@ -194,6 +195,11 @@ class TrainRealBogusTask(pipeBase.PipelineTask):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        if self.config.device.startswith("cuda") and not torch.cuda.is_available():
+            # At construction, so pipetask stops before it reads any data.
+            raise pexConfig.FieldValidationError(
+                TrainRealBogusConfig.device, self.config, "CUDA is not available on this machine"
+            )
         self.config.apply_threads()
         self._workdir = tempfile.TemporaryDirectory(prefix="realbogus_train_")
 
