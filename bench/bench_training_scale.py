@@ -161,19 +161,19 @@ def in_memory_baseline(source: tuple[str, str], n: int) -> float:
     import logging
 
     from lsst.daf.butler import Butler
-    from lsst.meas.realbogus.normalization import normalize
     from lsst.meas.realbogus.training import ArrayBlocks, train_classifier
-    from lsst.meas.realbogus.trainRealBogusTask import TrainRealBogusConfig
+    from lsst.meas.realbogus.trainRealBogusTask import TrainRealBogusConfig, TripletBlocks
 
     config = TrainRealBogusConfig()
     src = Butler(source[0], collections=source[1])
+    # The task's own reading (channels, crop, normalization), but every block kept in memory.
+    refs = src.query_datasets("realbogus_triplets", limit=None)
+    blocks = TripletBlocks([src.getDeferred(ref) for ref in refs], config)
     xs, ys = [], []
-    for ref in src.query_datasets("realbogus_triplets", limit=None):
-        t = src.get(ref)
-        xs.append(
-            normalize(t.select(tuple(config.channels), config.cutoutSize or t.size), config.normalization)
-        )
-        ys.append(np.asarray(t.table["isReal"], dtype=bool))
+    for i in range(len(blocks)):
+        block = blocks.load(i)
+        xs.append(block.cutouts)
+        ys.append(block.is_real)
         if sum(len(y) for y in ys) >= n:
             break
     x, y = np.concatenate(xs)[:n], np.concatenate(ys)[:n]
