@@ -11,7 +11,7 @@ HOSTS := $(wildcard $(CURDIR)/../shared/data/hosts/AEGIS_F814w_catalog.fits)
 SIM_OPTIONS ?= $(if $(HOSTS),-c realGalaxyCatalog=$(HOSTS))
 IN_ENV := source $(CURDIR)/setup.sh &&
 
-.PHONY: env demo default-model test test-fast lint docs bench bench-training clean
+.PHONY: env demo training-triplets default-model default-desom test test-fast lint docs bench bench-training bench-desom clean
 
 env:
 	@bash admin/make_env.sh >/dev/null
@@ -31,28 +31,47 @@ demo: env
 	@echo "--- scores against the simulation's truth:"
 	$(IN_ENV) realbogus_score_report.py $(REPO) u/demo/realbogus --png $(CURDIR)/demo_scores.png
 
-# Regenerate the shipped default model with the training pipelines: build a training-preset
-# repository, BuildTrainingSet on tract 3080, TrainRealBogus, EvaluateRealBogus on tract 4024.
+# The training repository (training preset, seed 1) and its labelled triplets of tract 3080, built
+# once and reused by default-model and default-desom.
 TRAIN_REPO ?= $(CURDIR)/rbsim_training_repo
-MODEL_OUT ?= $(CURDIR)/python/lsst/meas/realbogus/models/rb_default.pt
-MODEL_VERSION ?= rbsim03
-TRAIN_OPTIONS ?= -c trainRealBogus:epochs=20
 # Training is one quantum: give it every core (pipetask grants one per quantum by default).
 CORES ?= $(shell nproc)
-PIPETASK := pipetask --log-level WARNING --log-level lsst.trainRealBogus=INFO --log-level lsst.evaluateRealBogus=INFO run \
-	-b $(TRAIN_REPO) --register-dataset-types
-default-model: env
+PIPETASK := pipetask --log-level WARNING --log-level lsst.trainRealBogus=INFO --log-level lsst.trainDesom=INFO \
+	--log-level lsst.evaluateRealBogus=INFO run -b $(TRAIN_REPO) --register-dataset-types
+training-triplets: env
 	$(IN_ENV) test -f $(TRAIN_REPO)/butler.yaml || make_realbogus_sim_repo.py $(TRAIN_REPO) --preset training --seed 1 -j 2 $(SIM_OPTIONS)
-	@# The triplets are built once per repository; later runs (another MODEL_VERSION) reuse them.
 	$(IN_ENV) butler query-collections $(TRAIN_REPO) u/rb/triplets3080 >/dev/null 2>&1 \
 		|| $(PIPETASK) -j 2 -i RBSimCam/sim -o u/rb/triplets3080 -p pipelines/BuildTrainingSet.yaml \
 		-d "skymap='DC2_sim' AND tract=3080"
+
+# Regenerate the shipped default model with the training pipelines: TrainRealBogus on tract 3080,
+# EvaluateRealBogus on tract 4024.
+MODEL_OUT ?= $(CURDIR)/python/lsst/meas/realbogus/models/rb_default.pt
+MODEL_VERSION ?= rbsim03
+TRAIN_OPTIONS ?= -c trainRealBogus:epochs=20
+default-model: training-triplets
 	$(IN_ENV) $(PIPETASK) -j 1 -n $(CORES) -i u/rb/triplets3080 -o u/rb/$(MODEL_VERSION) -p pipelines/TrainRealBogus.yaml \
 		-d "skymap='DC2_sim' AND tract=3080" -c trainRealBogus:modelVersion=$(MODEL_VERSION) \
 		-c trainRealBogus:outputFile=$(MODEL_OUT) $(TRAIN_OPTIONS)
 	$(IN_ENV) $(PIPETASK) -j 2 -i u/rb/$(MODEL_VERSION),RBSimCam/sim -o u/rb/$(MODEL_VERSION)/eval4024 \
 		-p pipelines/EvaluateRealBogus.yaml -d "skymap='DC2_sim' AND tract=4024" \
 		-c evaluateRealBogus:outputDir=$(TRAIN_REPO)/eval_$(MODEL_VERSION)
+
+# Regenerate the shipped DESOM and its prototype labelling: TrainDesom on tract 3080 (prototypes
+# labelled with the shipped CNN's scores), then EvaluateRealBogus with DESOM flagging on tract 4024.
+DESOM_VERSION ?= desom01
+DESOM_OUT ?= $(CURDIR)/python/lsst/meas/realbogus/models/desom_default.pt
+DESOM_LABELS_OUT ?= $(CURDIR)/python/lsst/meas/realbogus/models/desom_default_labels.yaml
+DESOM_OPTIONS ?=
+default-desom: training-triplets
+	$(IN_ENV) $(PIPETASK) -j 1 -n $(CORES) -i u/rb/triplets3080 -o u/rb/$(DESOM_VERSION) -p pipelines/TrainDesom.yaml \
+		-d "skymap='DC2_sim' AND tract=3080" -c trainDesom:modelVersion=$(DESOM_VERSION) \
+		-c trainDesom:outputFile=$(DESOM_OUT) -c trainDesom:labelsFile=$(DESOM_LABELS_OUT) \
+		-c trainDesom:outputDir=$(TRAIN_REPO)/plots_$(DESOM_VERSION) $(DESOM_OPTIONS)
+	$(IN_ENV) $(PIPETASK) -j 1 -i u/rb/$(DESOM_VERSION),RBSimCam/sim -o u/rb/$(DESOM_VERSION)/eval4024 \
+		-p pipelines/EvaluateRealBogus.yaml -d "skymap='DC2_sim' AND tract=4024" \
+		-c parameters:modelSource=file -c parameters:doDesom=True -c parameters:desomSource=butler \
+		-c evaluateRealBogus:outputDir=$(TRAIN_REPO)/eval_$(DESOM_VERSION)
 
 test: env
 	$(IN_ENV) python -m pytest tests
@@ -68,6 +87,10 @@ docs: env
 
 bench: env
 	$(IN_ENV) python bench/bench_realbogus.py && python bench/bench_simulation.py --presets demo
+
+# SOM training against MiniSom and torchsom, and the cost of DESOM flagging (see desom.rst).
+bench-desom: env
+	$(IN_ENV) python bench/bench_desom.py $(if $(wildcard $(TRAIN_REPO)/butler.yaml),--repo $(TRAIN_REPO))
 
 # Training at 200,000 triplets (about 25 minutes and 13 GB of scratch disk; see training.rst).
 bench-training: env

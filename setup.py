@@ -1,12 +1,12 @@
-"""Build the optional C helper of lsst.meas.realbogus.cutouts (everything else is in pyproject.toml)."""
+"""Build the optional C helper of lsst.meas.realbogus.stamps.cutouts (everything else is in pyproject.toml)."""
 
 from setuptools import Extension, setup
 
 setup(
     ext_modules=[
         Extension(
-            "lsst.meas.realbogus._cutcopy",
-            ["python/lsst/meas/realbogus/_cutcopy.c"],
+            "lsst.meas.realbogus.stamps._cutcopy",
+            ["python/lsst/meas/realbogus/stamps/_cutcopy.c"],
             extra_compile_args=["-O3"],
             optional=True,
         )

@@ -13,5 +13,5 @@ export MEAS_REALBOGUS_DIR="$_rb_root"
 export PYTHONPATH="$_rb_root/python${PYTHONPATH:+:$PYTHONPATH}"
 export PATH="$_rb_root/bin.src:$PATH"
 # Butler storage classes and formatters of this package (the RealBogusModel storage class).
-export DAF_BUTLER_CONFIG_PATH="$_rb_root/python/lsst/meas/realbogus/configs${DAF_BUTLER_CONFIG_PATH:+:$DAF_BUTLER_CONFIG_PATH}"
+export DAF_BUTLER_CONFIG_PATH="$_rb_root/python/lsst/meas/realbogus/butler/configs${DAF_BUTLER_CONFIG_PATH:+:$DAF_BUTLER_CONFIG_PATH}"
 unset _rb_root

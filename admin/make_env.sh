@@ -11,20 +11,32 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 env_root=${MEAS_REALBOGUS_ENV_ROOT:-$HOME/.cache/meas_realbogus}
 
 find_python() {
-    local candidates=("${MEAS_REALBOGUS_PYTHON:-}" python3.12 python3.13 python3)
-    candidates+=(/root/.pyenv/versions/3.12*/bin/python3 /root/.pyenv/versions/3.13*/bin/python3)
-    if command -v pyenv >/dev/null 2>&1; then
-        candidates+=("$(pyenv root)"/versions/3.1[2-9]*/bin/python3)
+    # An explicit choice wins, and must be good: no silent fallback to another interpreter.
+    if [ -n "${MEAS_REALBOGUS_PYTHON:-}" ]; then
+        if "$MEAS_REALBOGUS_PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' \
+            >/dev/null 2>&1; then
+            command -v "$MEAS_REALBOGUS_PYTHON" 2>/dev/null || echo "$MEAS_REALBOGUS_PYTHON"
+            return 0
+        fi
+        echo "make_env.sh: MEAS_REALBOGUS_PYTHON=$MEAS_REALBOGUS_PYTHON is not a Python >= 3.12." >&2
+        return 1
     fi
+    # On PATH, then pyenv's versions (pyenv on PATH, or PYENV_ROOT, or ~/.pyenv).
+    local candidates=(python3.12 python3.13 python3.14 python3)
+    local pyenv_root=${PYENV_ROOT:-$HOME/.pyenv}
+    if command -v pyenv >/dev/null 2>&1; then
+        pyenv_root=$(pyenv root)
+    fi
+    candidates+=("$pyenv_root"/versions/3.1[2-9]*/bin/python3)
     local c
     for c in "${candidates[@]}"; do
-        [ -n "$c" ] || continue
         if "$c" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' >/dev/null 2>&1; then
             command -v "$c" 2>/dev/null || echo "$c"
             return 0
         fi
     done
-    echo "make_env.sh: no Python >= 3.12 found; set MEAS_REALBOGUS_PYTHON to one." >&2
+    echo "make_env.sh: no Python >= 3.12 on PATH or under pyenv ($pyenv_root);" \
+        "set MEAS_REALBOGUS_PYTHON to one." >&2
     return 1
 }
 

@@ -81,7 +81,7 @@ def demo_source(workdir: Path) -> tuple[str, str]:
 
 def repeat(triplets, k: int):
     """The k-th repeat of a triplet dataset: dihedral transform k % 8, new diaSource ids."""
-    from lsst.meas.realbogus.triplets import LabelledTriplets
+    from lsst.meas.realbogus.stamps import LabelledTriplets
 
     cutouts = np.rot90(triplets.cutouts, k % 4, axes=(2, 3))
     if (k // 4) % 2:
@@ -161,14 +161,21 @@ def in_memory_baseline(source: tuple[str, str], n: int) -> float:
     import logging
 
     from lsst.daf.butler import Butler
-    from lsst.meas.realbogus.training import ArrayBlocks, train_classifier
-    from lsst.meas.realbogus.trainRealBogusTask import TrainRealBogusConfig, TripletBlocks
+    from lsst.meas.realbogus.cnn import ArrayBlocks, TripletBlocks, train_classifier
+    from lsst.meas.realbogus.trainRealBogusTask import TrainRealBogusConfig
 
     config = TrainRealBogusConfig()
     src = Butler(source[0], collections=source[1])
     # The task's own reading (channels, crop, normalization), but every block kept in memory.
     refs = src.query_datasets("realbogus_triplets", limit=None)
-    blocks = TripletBlocks([src.getDeferred(ref) for ref in refs], config)
+    blocks = TripletBlocks(
+        [src.getDeferred(ref) for ref in refs],
+        config.channels,
+        config.normalization,
+        size=config.cutoutSize,
+        min_snr=config.minSnr,
+        drop_edge=config.dropEdge,
+    )
     xs, ys = [], []
     for i in range(len(blocks)):
         block = blocks.load(i)
@@ -177,8 +184,7 @@ def in_memory_baseline(source: tuple[str, str], n: int) -> float:
         if sum(len(y) for y in ys) >= n:
             break
     x, y = np.concatenate(xs)[:n], np.concatenate(ys)[:n]
-    logging.getLogger("lsst.meas.realbogus.training").setLevel(logging.WARNING)
-    config.apply_threads()
+    logging.getLogger("lsst.meas.realbogus.cnn.training").setLevel(logging.WARNING)
     result = train_classifier(
         ArrayBlocks(x, y),
         architecture=config.architecture,

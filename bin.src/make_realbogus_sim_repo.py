@@ -3,7 +3,7 @@
 
 import sys
 
-from lsst.meas.realbogus.simulation.cli import main
+from lsst.meas.realbogus.scripts.make_sim_repo import main
 
 if __name__ == "__main__":
     sys.exit(main())

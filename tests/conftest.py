@@ -1,30 +1,67 @@
-"""Shared fixtures: a tiny simulated butler repository and an in-memory simulation for statistics."""
+"""Shared fixtures: simulated data (a tiny butler repository, in-memory detector-visits), models.
+
+Tests take these as fixtures; no test imports this module.
+"""
 
 from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
 from lsst.meas.realbogus.simulation.config import PRESETS, SimulationConfig
-from lsst.meas.realbogus.simulation.repo import build_repo, plan_work
+from lsst.meas.realbogus.simulation.repo import build_repo, make_images, plan_work
 from lsst.meas.realbogus.simulation.simulator import DetectorSimulator
 
 TINY_SEED = 7
+PIPELINES = Path(__file__).parents[1] / "pipelines"
 
 
-def tiny_config() -> SimulationConfig:
+def _tiny_config() -> SimulationConfig:
     config = SimulationConfig()
     PRESETS["tiny"][0](config)
     return config
+
+
+@pytest.fixture
+def tiny_config() -> SimulationConfig:
+    """A fresh configuration of the ``tiny`` preset."""
+    return _tiny_config()
+
+
+@pytest.fixture(scope="session")
+def tiny_seed() -> int:
+    """The seed of the session's tiny repository."""
+    return TINY_SEED
 
 
 @pytest.fixture(scope="session")
 def tiny_repo(tmp_path_factory):
     """A tiny simulated repository (built once per test session) and its build summary."""
     path = tmp_path_factory.mktemp("repos") / "tiny"
-    summary = build_repo(path, tiny_config(), TINY_SEED, processes=2)
+    summary = build_repo(path, _tiny_config(), TINY_SEED, processes=2)
     return path, summary
 
 
+@pytest.fixture(scope="session")
+def detector_visit():
+    """One tiny simulated detector-visit: its simulator product and its `lsst.images` images."""
+    config = _tiny_config()
+    camera, tracts, visits = plan_work(config, seed=2)
+    product = DetectorSimulator(config, camera, tracts[0], 0, 0, "r", seed=2).simulate(visits[0])
+    return product, make_images(config, camera, {t.id: t.fields for t in tracts}, product)
+
+
+@pytest.fixture(scope="session")
+def detector_inputs(detector_visit):
+    """The inputs of the per-detector tasks: diaSources, science, template and difference."""
+    product, images = detector_visit
+    return {"diaSources": product.dia_sources, **images}
+
+
+@pytest.fixture(scope="session")
 def statistics_config() -> SimulationConfig:
     """Mid-size detectors with many transients, for statistical tests in a few seconds."""
     config = SimulationConfig()
@@ -43,9 +80,9 @@ def statistics_config() -> SimulationConfig:
 
 
 @pytest.fixture(scope="session")
-def simulated_visits():
-    """In-memory products of every visit and detector of `statistics_config` (seed 3)."""
-    config = statistics_config()
+def simulated_visits(statistics_config):
+    """In-memory products of every visit and detector of ``statistics_config`` (seed 3)."""
+    config = statistics_config
     camera, tracts, visits = plan_work(config, seed=3)
     products = []
     for detector in range(config.nDetectors):
@@ -54,6 +91,63 @@ def simulated_visits():
     return config, products
 
 
-def robust_sigma(values: np.ndarray) -> float:
-    values = np.asarray(values)
-    return float(1.4826 * np.median(np.abs(values - np.median(values))))
+@pytest.fixture(scope="session")
+def thumbnails():
+    """Synthetic eq.-9-like 32x32 thumbnails of three kinds: blobs (real), lines and dipoles (bogus).
+
+    Returns the thumbnails ``(N, 1, 32, 32)`` and the kind of each (0, 1, 2).
+    """
+    rng = np.random.default_rng(0)
+    n = 900
+    yy, xx = np.mgrid[:32, :32] - 15.5
+    kind = rng.integers(0, 3, n)
+    x = 0.5 + 0.04 * rng.normal(size=(n, 1, 32, 32))
+    for i in range(n):
+        if kind[i] == 0:
+            x[i, 0] += 0.45 * np.exp(-(xx**2 + yy**2) / (2 * rng.uniform(1.2, 2.5) ** 2))
+        elif kind[i] == 1:
+            a = rng.uniform(0, np.pi)
+            x[i, 0] += 0.4 * np.exp(-((xx * np.sin(a) - yy * np.cos(a)) ** 2) / 2)
+        else:
+            x[i, 0] += 0.4 * (np.exp(-((xx + 2) ** 2 + yy**2) / 4) - np.exp(-((xx - 2) ** 2 + yy**2) / 4))
+    return np.clip(x, 0, 1).astype(np.float32), kind
+
+
+@pytest.fixture(scope="session")
+def pipetask():
+    """Run ``pipetask run`` as a user does: ``pipetask(repo, pipeline, inputs, output, *extra)``.
+
+    ``pipeline`` is a file name in ``pipelines/``; the result is the completed
+    process (pass ``ok=False`` to expect a failure).
+    """
+
+    def run(repo, pipeline: str, inputs: str, output: str, *extra: str, ok: bool = True):
+        cmd = [
+            "pipetask",
+            "run",
+            "-b",
+            str(repo),
+            "-i",
+            inputs,
+            "-o",
+            output,
+            "-p",
+            str(PIPELINES / pipeline),
+        ]
+        cmd += ["--register-dataset-types", "-j", "1", *extra]
+        result = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy(), timeout=900)
+        assert (result.returncode == 0) == ok, result.stderr[-3000:]
+        return result
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def scored_tiny_repo(tiny_repo, pipetask):
+    """The tiny repository scored by ``pipetask`` with RealBogus.yaml and the shipped model.
+
+    Returns the repository path and the output collection.
+    """
+    repo, _ = tiny_repo
+    pipetask(repo, "RealBogus.yaml", "RBSimCam/sim", "u/test/realbogus")
+    return repo, "u/test/realbogus"

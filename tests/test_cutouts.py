@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pytest
-from lsst.meas.realbogus.cutouts import cutout_origins, extract_cutouts
+from lsst.meas.realbogus.stamps import cutouts
+from lsst.meas.realbogus.stamps.cutouts import bad_pixels, cut_images, cutout_origins, extract_cutouts
 
 
 def _ramp(shape=(60, 80)):
@@ -97,10 +100,19 @@ def test_origins_round_half_up():
     assert finite.all()
 
 
+def test_huge_centroids_are_off_the_image():
+    """No centroid, however large, can make a cutout look inside (the int64 cast is bounded)."""
+    x = np.array([1e300, -1e300, 9.3e18, 2.0**63, 40.0])
+    y = np.array([30.0, 30.0, 30.0, 30.0, 1e19])
+    x0, y0, _ = cutout_origins(x, y, 51)
+    # Bounded before the cast to int64, so x0 + size cannot wrap (on CPUs whose cast saturates).
+    assert np.all(np.abs(x0) < 2**41) and np.all(np.abs(y0) < 2**41)
+    cut = extract_cutouts([_ramp()], x, y, 5, fill=-1.0)
+    assert cut.off_image.all() and np.all(cut.data == -1.0) and np.all(cut.bad_fraction == 1.0)
+
+
 def test_c_and_python_loops_agree(monkeypatch):
     """The C copy loop (built by `make env`) gives exactly what the Python loop gives."""
-    from lsst.meas.realbogus import cutouts
-
     assert cutouts._C_COPY is not None, "the C cutout loop was not built (run make env)"
     rng = np.random.default_rng(3)
     images = [rng.standard_normal((300, 257)).astype(np.float32) for _ in range(3)]
@@ -134,3 +146,41 @@ def test_reused_buffer(monkeypatch):
         extract_cutouts(images, np.array([10.0, 20.0]), np.array([10.0, 20.0]), 5, out=out[:1])
     with pytest.raises(ValueError, match="C-contiguous float32"):
         extract_cutouts(images, np.array([10.0]), np.array([10.0]), 5, out=np.zeros((2, 2, 5, 5)))
+
+
+def test_which_copy_loop_is_said_once(monkeypatch, caplog):
+    monkeypatch.setattr(cutouts, "_C_COPY", None)
+    monkeypatch.setattr(cutouts, "_logged_copy_loop", False)
+    with caplog.at_level(logging.INFO, logger="lsst.meas.realbogus.stamps.cutouts"):
+        extract_cutouts([_ramp()], np.array([10.0]), np.array([10.0]), 5)
+        extract_cutouts([_ramp()], np.array([10.0]), np.array([10.0]), 5)
+    said = [r.getMessage() for r in caplog.records if "copied by the numpy loop" in r.getMessage()]
+    assert len(said) == 1 and "_cutcopy" in said[0]
+    # With the C loop built, images it cannot take (not float32) are said to take the numpy loop.
+    monkeypatch.undo()
+    monkeypatch.setattr(cutouts, "_logged_copy_loop", False)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="lsst.meas.realbogus.stamps.cutouts"):
+        extract_cutouts([_ramp().astype(np.float64)], np.array([10.0]), np.array([10.0]), 5)
+    assert any("not C-contiguous float32" in r.getMessage() for r in caplog.records)
+
+
+def test_mask_planes_of_lsst_images(detector_inputs):
+    images = {k: detector_inputs[k] for k in ("template", "science", "difference")}
+    difference = images["difference"]
+    bad = np.zeros(difference.image.array.shape, bool)
+    bad[5:8, 10:12] = True
+    difference = difference.copy()
+    difference.mask.array[...] = 0
+    difference.mask.set("BAD", bad)
+    assert np.array_equal(bad_pixels(difference, ["BAD"]), bad)
+    assert bad_pixels(difference, ["NOT_A_PLANE"]) is None  # one image may lack a plane
+    cut = cut_images(
+        {**images, "difference": difference}, ["difference"], [11.0], [6.0], 5, bad_mask_planes=["BAD"]
+    )
+    assert cut.bad_fraction[0] == pytest.approx(6 / 25)
+    # A plane that no image has is a typo: an error naming it and the planes there are.
+    with pytest.raises(ValueError, match=r"bad mask planes \['BADD'\] are in none .*'BAD'"):
+        cut_images(images, ["science"], [11.0], [6.0], 5, bad_mask_planes=["BAD", "BADD"])
+    with pytest.raises(ValueError, match="no image for channels"):
+        cut_images(images, ["sky"], [11.0], [6.0], 5)

@@ -1,16 +1,16 @@
-"""Labels of detections from the truth (DMTN-216) and the metrics on them."""
+"""Labels of detections from the truth (DMTN-216): arrays and the label table."""
 
 from __future__ import annotations
 
 import astropy.table
 import numpy as np
 import pytest
-from lsst.meas.realbogus.labels import label_detections
-from lsst.meas.realbogus.metrics import completeness_purity, roc_auc
+from lsst.meas.realbogus.evaluation.labels import label_detections, label_table
 
 
-def test_labels_points_and_lines():
-    truth = astropy.table.Table(
+@pytest.fixture
+def truth():
+    return astropy.table.Table(
         {
             "x": [10.0, 50.0, 100.0, 200.0],
             "y": [10.0, 50.0, 100.0, 200.0],
@@ -20,23 +20,50 @@ def test_labels_points_and_lines():
             "angle": [0.0, 45.0, 0.0, 0.0],
         }
     )
-    dets = astropy.table.Table(
+
+
+@pytest.fixture
+def detections():
+    return astropy.table.Table(
         {
+            "diaSourceId": np.arange(7) + 100,
             "x": [11.0, 51.5, 130.0, 100.0, 300.0, 200.5, 145.0],
             "y": [10.5, 50.0, 101.0, 100.0, 3.0, 199.0, 100.0],
+            "snr": np.arange(7) + 5.0,
         }
     )
-    is_real, kind, index, distance = label_detections(dets, truth, radius=3.0)
+
+
+def test_labels_points_and_lines(truth, detections):
+    is_real, kind, index, distance = label_detections(detections, truth, radius=3.0)
     assert is_real.tolist() == [True, False, False, False, False, True, False]
     assert kind.tolist() == ["hostless", "cosmic_ray", "streak", "streak", "unknown", "variable", "unknown"]
+    assert index.tolist() == [0, -1, -1, -1, -1, 3, -1]
+    assert distance[0] == pytest.approx(np.hypot(1.0, 0.5)) and np.isnan(distance[1])
 
 
-def test_roc_auc_and_completeness_purity():
-    labels = np.array([True, True, False, False, True, False])
-    scores = np.array([0.9, 0.8, 0.3, 0.1, 0.4, 0.6])
-    # Of the 9 (real, bogus) pairs, only (0.4, 0.6) is ordered wrongly.
-    assert roc_auc(scores, labels) == pytest.approx(8 / 9)
-    assert roc_auc(np.ones(4), np.array([True, False, True, False])) == pytest.approx(0.5)
-    assert np.isnan(roc_auc(scores, np.ones(6, bool)))
-    completeness, purity = completeness_purity(scores, labels, 0.5)
-    assert completeness == pytest.approx(2 / 3) and purity == pytest.approx(2 / 3)
+def test_injected_catalog_every_row_real(truth, detections):
+    labels = label_detections(detections, truth, 3.0, is_real_column=None, kind_column=None)
+    assert labels.is_real.tolist() == [True, True, False, True, False, True, False]
+    assert set(labels.kind[labels.is_real]) == {"injected"}
+
+
+def test_label_table_one_row_per_detection(truth, detections):
+    table = label_table(detections, truth, 3.0)
+    assert table.colnames == ["diaSourceId", "isReal", "kind", "snr", "truthIndex", "matchDistance"]
+    assert table["diaSourceId"].tolist() == detections["diaSourceId"].tolist()
+    assert table["isReal"].tolist() == label_detections(detections, truth, 3.0).is_real.tolist()
+    assert table.meta["MATCH_RADIUS"] == 3.0
+    assert len(label_table(detections[:0], truth, 3.0)) == 0
+
+
+def test_label_table_without_snr(truth, detections):
+    table = label_table(detections[["diaSourceId", "x", "y"]], truth, 3.0, snr_column=None)
+    assert np.isnan(table["snr"]).all() and table["isReal"].sum() == 2
+
+
+def test_missing_columns_are_named(truth, detections):
+    with pytest.raises(ValueError, match="no column 'snr'"):
+        label_table(detections[["diaSourceId", "x", "y"]], truth, 3.0)
+    with pytest.raises(ValueError, match="truth table has no column 'kind2'"):
+        label_detections(detections, truth, 3.0, kind_column="kind2")

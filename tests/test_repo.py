@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import TINY_SEED, tiny_config
 from lsst.daf.butler import Butler
 from lsst.images import DifferenceImage, VisitImage
 from lsst.meas.realbogus.simulation.repo import DATASET_TYPES, INPUT_COLLECTION, RepoExistsError, build_repo
@@ -43,17 +42,17 @@ def test_dataset_types(butler):
         assert set(dataset_type.dimensions.required) == DIMENSIONS
 
 
-def test_every_visit_detector_has_all_datasets(butler, tiny_repo):
+def test_every_visit_detector_has_all_datasets(butler, tiny_repo, tiny_config):
     _, summary = tiny_repo
-    config = tiny_config()
+    config = tiny_config
     n = summary["detector_visits"]
     assert n == 2 * config.visitsPerField * config.nDetectors
     for name, _ in DATASET_TYPES.values():
         assert len(butler.query_datasets(name, limit=None)) == n
 
 
-def test_tract_selects_its_visits(butler):
-    config = tiny_config()
+def test_tract_selects_its_visits(butler, tiny_config):
+    config = tiny_config
     for tract in (3080, 4024):
         ids = butler.query_data_ids(
             ["visit", "detector"], where=f"skymap='DC2_sim' AND tract={tract}", instrument="RBSimCam"
@@ -145,23 +144,23 @@ def test_every_kind_appears(tiny_repo):
         assert summary["truth_by_kind"].get(kind, 0) > 0, kind
 
 
-def test_refuses_non_empty_target(tmp_path):
+def test_refuses_non_empty_target(tmp_path, tiny_config):
     target = tmp_path / "repo"
     target.mkdir()
     (target / "precious.txt").write_text("keep me")
     with pytest.raises(RepoExistsError, match="already exists"):
-        build_repo(target, tiny_config(), 1)
+        build_repo(target, tiny_config, 1)
     assert (target / "precious.txt").read_text() == "keep me"
 
 
-def test_failed_build_leaves_nothing(tmp_path):
+def test_failed_build_leaves_nothing(tmp_path, tiny_config):
     target = tmp_path / "repo"
 
     def explode(done, total):
         raise RuntimeError("simulated failure")
 
     with pytest.raises(RuntimeError, match="simulated failure"):
-        build_repo(target, tiny_config(), 1, processes=1, progress=explode)
+        build_repo(target, tiny_config, 1, processes=1, progress=explode)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -170,15 +169,15 @@ def _read(path, name, data_id):
         return butler.get(name, data_id)
 
 
-def test_overwrite_and_determinism(tmp_path, tiny_repo):
+def test_overwrite_and_determinism(tmp_path, tiny_repo, tiny_config, tiny_seed):
     """The same seed gives the same content; another seed does not; --overwrite replaces a repository."""
     path, summary = tiny_repo
     target = tmp_path / "again"
     target.mkdir()
     (target / "old.txt").write_text("old")
-    config = tiny_config()
+    config = tiny_config
     config.tracts = [3080]
-    again = build_repo(target, config, TINY_SEED, overwrite=True, processes=1)
+    again = build_repo(target, config, tiny_seed, overwrite=True, processes=1)
     assert not (target / "old.txt").exists()
     assert again["detector_visits"] == summary["detector_visits"] // 2
     data_id = {"instrument": "RBSimCam", "visit": 10001, "detector": 1}
@@ -192,16 +191,15 @@ def test_overwrite_and_determinism(tmp_path, tiny_repo):
         for column in a.colnames:
             values = np.asarray(a[column])
             assert np.array_equal(values, np.asarray(b[column]), equal_nan=values.dtype.kind == "f")
-    build_repo(tmp_path / "other", config, TINY_SEED + 1, processes=1)
+    build_repo(tmp_path / "other", config, tiny_seed + 1, processes=1)
     other = _read(tmp_path / "other", "difference_image", data_id)
     assert not np.array_equal(other.image.array, original.image.array)
 
 
-def test_invalid_config_is_refused(tmp_path):
-    config = tiny_config()
-    config.seeingRange = [0.5, 1.0]  # sharper than the template
-    with pytest.raises(Exception, match="broader than the template"):
-        build_repo(tmp_path / "x", config, 1)
+def test_invalid_config_is_refused(tmp_path, tiny_config):
     with pytest.raises(ValueError, match="seed"):
-        build_repo(tmp_path / "x", tiny_config(), -1)
+        build_repo(tmp_path / "x", tiny_config, -1)
+    tiny_config.seeingRange = [0.5, 1.0]  # sharper than the template
+    with pytest.raises(Exception, match="broader than the template"):
+        build_repo(tmp_path / "x", tiny_config, 1)
     assert not (tmp_path / "x").exists()

@@ -12,68 +12,38 @@ import numpy as np
 import lsst.pex.config as pexConfig
 import lsst.pipe.base as pipeBase
 import lsst.pipe.base.connectionTypes as cT
+from lsst.utils.timer import timeMethod
 
-from .cutouts import cut_images
-from .sharedConfig import CutoutFieldsMixin, DiaSourceColumnsMixin
-from .triplets import TRIPLET_CHANNELS, LabelledTriplets
+from .labelDetectionsTask import LabelDetectionsConnections
+from .sharedConfig import CutoutFieldsMixin, CutoutSizeMixin, DiaSourceColumnsMixin
+from .sharedConnections import PER_DETECTOR, DetectorInputConnections, TripletTrainingConnections, connect_to
+from .stamps import TRIPLET_CHANNELS, LabelledTriplets, ModelInput
 
 
-class BuildTrainingSetConnections(
-    pipeBase.PipelineTaskConnections, dimensions=("instrument", "visit", "detector")
-):
+class BuildTrainingSetConnections(DetectorInputConnections, dimensions=PER_DETECTOR):
     """Images, diaSources and their labels in; labelled triplets out."""
 
-    diaSources = cT.Input(
-        doc="diaSources to cut triplets around.",
-        name="dia_source_unstandardized",
-        storageClass="ArrowAstropy",
-        dimensions=("instrument", "visit", "detector"),
+    labels = connect_to(
+        cT.Input,
+        LabelDetectionsConnections.labels,
+        "Labels of the diaSources (LabelDetectionsTask), in the same order.",
     )
-    labels = cT.Input(
-        doc="Labels of the diaSources (LabelDetectionsTask), in the same order.",
-        name="dia_source_realbogus_label",
-        storageClass="ArrowAstropy",
-        dimensions=("instrument", "visit", "detector"),
-    )
-    science = cT.Input(
-        doc="Calibrated science image.",
-        name="preliminary_visit_image",
-        storageClass="VisitImage",
-        dimensions=("instrument", "visit", "detector"),
-    )
-    template = cT.Input(
-        doc="Template warped to the science image's detector.",
-        name="template_detector",
-        storageClass="VisitImage",
-        dimensions=("instrument", "visit", "detector"),
-    )
-    difference = cT.Input(
-        doc="Difference image.",
-        name="difference_image",
-        storageClass="DifferenceImage",
-        dimensions=("instrument", "visit", "detector"),
-    )
-    triplets = cT.Output(
-        doc="Raw template/science/difference cutouts with labels, kinds and S/N (training input).",
-        name="realbogus_triplets",
-        storageClass="RealBogusTriplets",
-        dimensions=("instrument", "visit", "detector"),
+    triplets = connect_to(
+        cT.Output,
+        TripletTrainingConnections.triplets,
+        "Raw template/science/difference cutouts with labels, kinds and S/N (training input).",
     )
 
 
 class BuildTrainingSetConfig(
-    pipeBase.PipelineTaskConfig,
+    CutoutSizeMixin,
     CutoutFieldsMixin,
     DiaSourceColumnsMixin,
+    pipeBase.PipelineTaskConfig,
     pipelineConnections=BuildTrainingSetConnections,
 ):
     """Configuration of `BuildTrainingSetTask`."""
 
-    cutoutSize = pexConfig.Field[int](
-        doc="Cutout width and height, pixels. Training may crop them (TrainRealBogusConfig.cutoutSize).",
-        default=51,
-        check=lambda n: n >= 4,
-    )
     minSnr = pexConfig.Field[float](
         doc="Keep only diaSources with absolute S/N above this (the seeds use 5 and 6); 0 keeps all.",
         default=0.0,
@@ -87,15 +57,19 @@ class BuildTrainingSetConfig(
 class BuildTrainingSetTask(pipeBase.PipelineTask):
     """Cut template, science and difference triplets around labelled diaSources.
 
-    The cutouts are made exactly as `RealBogusTask` makes them (same
-    function, same fill and mask handling) but stored raw, in every channel,
-    so a training run can choose the channels (e.g. the seed-004 "noDIA" set),
-    the normalization and a smaller size.
+    The cutouts are made exactly as `RealBogusTask` makes them (the same
+    `~lsst.meas.realbogus.stamps.batch.ModelInput.cut`, the same fill and mask
+    handling) but stored raw, in every channel, so a training run can choose
+    the channels (e.g. the seed-004 "noDIA" set), the normalization and a
+    smaller size.  A detector with no triplet to keep (no diaSources, or none
+    passing the cuts) raises `~lsst.pipe.base.NoWorkFound`: it writes nothing
+    and training reads the other detectors.
     """
 
     ConfigClass = BuildTrainingSetConfig
     _DefaultName = "buildTrainingSet"
 
+    @timeMethod
     def run(
         self,
         diaSources: astropy.table.Table,
@@ -120,13 +94,15 @@ class BuildTrainingSetTask(pipeBase.PipelineTask):
         Returns
         -------
         result : `lsst.pipe.base.Struct`
-            ``triplets``: `~lsst.meas.realbogus.triplets.LabelledTriplets`.
+            ``triplets``: `~lsst.meas.realbogus.stamps.triplets.LabelledTriplets`.
 
         Raises
         ------
         ValueError
-            If the labels are not those of these diaSources, or the images
-            are not on one pixel grid.
+            If the labels are not those of these diaSources, the images are
+            not on one pixel grid, or a bad mask plane is in none of them.
+        lsst.pipe.base.NoWorkFound
+            If no triplet is kept.
         """
         config = self.config
         ids = np.asarray(diaSources[config.idColumn])
@@ -137,7 +113,7 @@ class BuildTrainingSetTask(pipeBase.PipelineTask):
                 f"labels do not match the diaSources row for row on {config.idColumn!r}; "
                 "were they made from another diaSource dataset?"
             )
-        # cut_images checks that the images share one bounding box.
+        # The cut checks that the images share one bounding box.
         images = {"template": template, "science": science, "difference": difference}
         keep = np.ones(len(ids), dtype=bool)
         if config.minSnr > 0:
@@ -145,20 +121,18 @@ class BuildTrainingSetTask(pipeBase.PipelineTask):
         x = np.asarray(diaSources[config.xColumn], dtype=float)
         y = np.asarray(diaSources[config.yColumn], dtype=float)
         keep &= np.isfinite(x) & np.isfinite(y)
-        cut = cut_images(
-            images,
-            TRIPLET_CHANNELS,
-            x[keep],
-            y[keep],
-            config.cutoutSize,
-            fill=config.fillValue,
-            bad_mask_planes=config.badMaskPlanes,
-        )
+        raw = ModelInput(TRIPLET_CHANNELS, config.cutoutSize, "none")
+        cut = raw.cut(images, x[keep], y[keep], fill=config.fillValue, bad_mask_planes=config.badMaskPlanes)
         data, off_image, bad_fraction = cut.data, cut.off_image, cut.bad_fraction
         if not config.keepEdge:
             inside = ~off_image
             data, off_image, bad_fraction = data[inside], off_image[inside], bad_fraction[inside]
             keep[np.flatnonzero(keep)[~inside]] = False
+        if not keep.any():
+            raise pipeBase.NoWorkFound(
+                f"no triplets to keep of {len(ids)} diaSources (minSnr={config.minSnr}, "
+                f"keepEdge={config.keepEdge})"
+            )
         selected = labels[keep]
         table = astropy.table.Table(
             {

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-__all__ = (
-    "EvaluateRealBogusConfig",
-    "EvaluateRealBogusConnections",
-    "EvaluateRealBogusTask",
-    "evaluate_scores",
-)
+__all__ = ("EvaluateRealBogusConfig", "EvaluateRealBogusConnections", "EvaluateRealBogusTask")
 
 import json
-import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -21,16 +15,32 @@ import lsst.pex.config as pexConfig
 import lsst.pipe.base as pipeBase
 import lsst.pipe.base.connectionTypes as cT
 from lsst.daf.butler import DeferredDatasetHandle
+from lsst.utils.timer import timeMethod
 
-from . import plots
-from .cutouts import cut_images
-from .metrics import calibration, score_curves, summarize_scores, threshold_summary
-from .model import LoadedModel, load_model
-from .normalization import normalize
-from .saliency import saliency_maps
-from .sharedConfig import CutoutFieldsMixin, DiaSourceColumnsMixin, ModelSourceMixin
+from .desom import plots as desom_plots
+from .desom.model import LoadedDesom, load_desom
+from .evaluation import plots
+from .evaluation.report import (
+    ScoredDetections,
+    collect_scores,
+    desom_summary,
+    evaluate_scores,
+    json_safe,
+    prototype_summary,
+)
+from .evaluation.saliency import saliency_maps
+from .inference import LoadedModel, load_model
+from .labelDetectionsTask import LabelDetectionsConnections
+from .realBogusTask import RealBogusConnections
+from .sharedConfig import CutoutFieldsMixin, DesomSourceMixin, DiaSourceColumnsMixin, ModelSourceMixin
+from .sharedConnections import (
+    DesomConnections,
+    DetectorInputConnections,
+    ModelConnections,
+    for_every_detector,
+)
 
-_PER_DETECTOR = ("instrument", "visit", "detector")
+_IMAGE_INPUTS = ("diaSources", "science", "template", "difference")
 
 
 def _resolve(item: Any) -> Any:
@@ -42,62 +52,27 @@ def _plot_connection(name: str, what: str) -> cT.Output:
     return cT.Output(doc=f"{what} (PNG).", name=f"realbogus_{name}_plot", storageClass="Plot", dimensions=())
 
 
-class EvaluateRealBogusConnections(pipeBase.PipelineTaskConnections, dimensions=()):
-    """Scores and labels of every detector of the data query in; metrics and plots out."""
+class EvaluateRealBogusConnections(ModelConnections, DesomConnections, dimensions=()):
+    """Scores and labels of every detector of the data query in; metrics and plots out.
 
-    scores = cT.Input(
-        doc="Real/bogus scores (RealBogusTask output).",
-        name="dia_source_realbogus",
-        storageClass="ArrowAstropy",
-        dimensions=_PER_DETECTOR,
-        multiple=True,
-        deferLoad=True,
+    The images of every detector are inputs too, read only for the detectors
+    of the saliency sample (and not connected at all when
+    ``saliencyCount`` is 0).
+    """
+
+    scores = for_every_detector(RealBogusConnections.scores, "Real/bogus scores (RealBogusTask output).")
+    labels = for_every_detector(
+        LabelDetectionsConnections.labels, "Labels of the same diaSources (LabelDetectionsTask output)."
     )
-    labels = cT.Input(
-        doc="Labels of the same diaSources (LabelDetectionsTask output).",
-        name="dia_source_realbogus_label",
-        storageClass="ArrowAstropy",
-        dimensions=_PER_DETECTOR,
-        multiple=True,
-        deferLoad=True,
+    diaSources = for_every_detector(
+        DetectorInputConnections.diaSources, "diaSources (positions of the saliency sample)."
     )
-    diaSources = cT.Input(
-        doc="diaSources (positions of the saliency sample).",
-        name="dia_source_unstandardized",
-        storageClass="ArrowAstropy",
-        dimensions=_PER_DETECTOR,
-        multiple=True,
-        deferLoad=True,
+    science = for_every_detector(
+        DetectorInputConnections.science, "Science images (for the saliency sample)."
     )
-    science = cT.Input(
-        doc="Science images (read only for the detectors of the saliency sample).",
-        name="preliminary_visit_image",
-        storageClass="VisitImage",
-        dimensions=_PER_DETECTOR,
-        multiple=True,
-        deferLoad=True,
-    )
-    template = cT.Input(
-        doc="Templates (read only for the saliency sample).",
-        name="template_detector",
-        storageClass="VisitImage",
-        dimensions=_PER_DETECTOR,
-        multiple=True,
-        deferLoad=True,
-    )
-    difference = cT.Input(
-        doc="Difference images (read only for the saliency sample).",
-        name="difference_image",
-        storageClass="DifferenceImage",
-        dimensions=_PER_DETECTOR,
-        multiple=True,
-        deferLoad=True,
-    )
-    model = cT.PrerequisiteInput(
-        doc="The evaluated model (used when config.modelSource is 'butler').",
-        name="realbogus_model",
-        storageClass="RealBogusModel",
-        dimensions=(),
+    template = for_every_detector(DetectorInputConnections.template, "Templates (for the saliency sample).")
+    difference = for_every_detector(
+        DetectorInputConnections.difference, "Difference images (for the saliency sample)."
     )
     metrics = cT.Output(
         doc="Every metric, overall, per S/N cut and bin, and per kind (YAML).",
@@ -112,21 +87,23 @@ class EvaluateRealBogusConnections(pipeBase.PipelineTaskConnections, dimensions=
     snrPlot = _plot_connection("snr", "Completeness, purity and FPR by S/N bin")
     kindPlot = _plot_connection("kind", "Fraction scored real by detection kind")
     saliencyPlot = _plot_connection("saliency", "Saliency maps of sampled detections")
+    prototypePlot = _plot_connection("prototype", "The classifier's error rate on each DESOM prototype")
 
     def __init__(self, *, config: EvaluateRealBogusConfig | None = None) -> None:
         super().__init__(config=config)
-        if config is None or config.modelSource != "butler":
-            del self.model
         if config is None or config.saliencyCount == 0:
-            for name in ("diaSources", "science", "template", "difference", "saliencyPlot"):
+            for name in _IMAGE_INPUTS + ("saliencyPlot",):
                 delattr(self, name)
+        if config is None or not config.doDesom:
+            del self.prototypePlot
 
 
 class EvaluateRealBogusConfig(
-    pipeBase.PipelineTaskConfig,
     ModelSourceMixin,
+    DesomSourceMixin,
     CutoutFieldsMixin,
     DiaSourceColumnsMixin,
+    pipeBase.PipelineTaskConfig,
     pipelineConnections=EvaluateRealBogusConnections,
 ):
     """Configuration of `EvaluateRealBogusTask`.
@@ -134,6 +111,13 @@ class EvaluateRealBogusConfig(
     ``modelSource`` and ``modelFile`` must name the model that made the
     scores (EvaluateRealBogus.yaml sets both tasks from the pipeline
     parameters of the same names); the task checks the model version.
+    With ``doDesom``, the scores must carry DESOM columns (RealBogusTask with
+    ``doDesom``, from the same DESOM: the DESOM fields are set from the same
+    pipeline parameters, and the version is checked); the evaluation then
+    also reports the prototype labelling and the stacked score as
+    classifiers, the fraction flagged unusual by kind, and the classifier's
+    errors on each prototype (metrics ``desom`` and ``by_prototype``, and
+    ``prototypePlot``).
     """
 
     threshold = pexConfig.Field[float](
@@ -184,7 +168,6 @@ class EvaluateRealBogusConfig(
 
     def validate(self) -> None:
         super().validate()
-        self.validate_model_source()
         edges = list(self.snrBins)
         if len(edges) < 1 or any(b <= a for a, b in zip(edges[:-1], edges[1:])):
             raise pexConfig.FieldValidationError(
@@ -194,87 +177,6 @@ class EvaluateRealBogusConfig(
             raise pexConfig.FieldValidationError(
                 EvaluateRealBogusConfig.snrCuts, self, f"must be non-negative, got {list(self.snrCuts)}"
             )
-
-
-def _kind_summary(scores: np.ndarray, is_real: np.ndarray, kind: np.ndarray, threshold: float) -> dict:
-    out = {}
-    for name in np.unique(kind):
-        rows = kind == name
-        selected = scores[rows] >= threshold
-        real = bool(is_real[rows].mean() >= 0.5)
-        out[str(name)] = {
-            "count": int(rows.sum()),
-            "real": real,
-            "selected_fraction": float(selected.mean()),
-            "mean_score": float(scores[rows].mean()),
-            # For real kinds the fraction selected is the completeness; for bogus ones the FPR.
-            ("completeness" if real else "fpr"): float(selected.mean()),
-        }
-    return out
-
-
-def _bin_summary(
-    scores: np.ndarray, is_real: np.ndarray, snr: np.ndarray, edges: Sequence[float], threshold: float
-) -> list[dict]:
-    out = []
-    uppers = list(edges[1:]) + [math.inf]
-    for lo, hi in zip(edges, uppers):
-        rows = (np.abs(snr) >= lo) & (np.abs(snr) < hi)
-        name = f"{lo:g}-{hi:g}" if math.isfinite(hi) else f">{lo:g}"
-        bounds = {"bin": name, "low": float(lo), "high": float(hi)}
-        out.append(bounds | threshold_summary(scores[rows], is_real[rows], threshold))
-    return out
-
-
-def evaluate_scores(
-    scores: np.ndarray,
-    is_real: np.ndarray,
-    kind: np.ndarray,
-    snr: np.ndarray,
-    threshold: float,
-    config: EvaluateRealBogusConfig,
-) -> tuple[dict, dict]:
-    """Every metric of a set of scored detections.
-
-    Parameters
-    ----------
-    scores, is_real, kind, snr : `numpy.ndarray`
-        One entry per scored detection (finite scores).
-    threshold : `float`
-        Score threshold.
-    config : `EvaluateRealBogusConfig`
-        Cuts, bins, targets.
-
-    Returns
-    -------
-    metrics : `dict`
-        ``overall`` and ``snr>X`` summaries (`~lsst.meas.realbogus.metrics.summarize_scores`),
-        ``by_snr`` bins, ``by_kind``, ``calibration``.
-    curves : `dict` [`str`, `~lsst.meas.realbogus.metrics.Curves`]
-        Curves of the overall set and of each S/N cut, for the plots.
-    """
-    subsets = {"overall": np.ones(len(scores), dtype=bool)}
-    for cut in config.snrCuts:
-        subsets[f"snr>{cut:g}"] = np.abs(snr) > cut
-    targets = dict(
-        fpr=config.targetFpr,
-        mdr=config.targetMdr,
-        completeness=config.requiredCompleteness,
-        purity=config.requiredPurity,
-    )
-    metrics: dict[str, Any] = {}
-    curves = {}
-    for name, rows in subsets.items():
-        if rows.sum() == 0:
-            metrics[name] = {"count": 0}
-            continue
-        metrics[name] = summarize_scores(scores[rows], is_real[rows], threshold, **targets)
-        if is_real[rows].any() and not is_real[rows].all():
-            curves[name] = score_curves(scores[rows], is_real[rows])
-    metrics["by_snr"] = _bin_summary(scores, is_real, snr, list(config.snrBins), threshold)
-    metrics["by_kind"] = _kind_summary(scores, is_real, kind, threshold)
-    metrics["calibration"] = calibration(scores, is_real, config.calibrationBins)
-    return metrics, curves
 
 
 class EvaluateRealBogusTask(pipeBase.PipelineTask):
@@ -296,8 +198,11 @@ class EvaluateRealBogusTask(pipeBase.PipelineTask):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.model: LoadedModel | None = None
+        self.desom: LoadedDesom | None = None
         if self.config.modelSource == "file":
             self.model = load_model(self.config.resolved_model_file())
+        if self.config.doDesom and self.config.desomSource == "file":
+            self.desom = load_desom(self.config.resolved_desom_files()[0])
 
     def runQuantum(
         self,
@@ -307,21 +212,24 @@ class EvaluateRealBogusTask(pipeBase.PipelineTask):
     ) -> None:
         if self.config.modelSource == "butler":
             self.model = butlerQC.get(inputRefs.model)
+        if self.config.doDesom and self.config.desomSource == "butler":
+            self.desom = butlerQC.get(inputRefs.desom)
         inputs = {}
-        for name in ("scores", "labels", "diaSources", "science", "template", "difference"):
+        for name in ("scores", "labels") + _IMAGE_INPUTS:
             if hasattr(inputRefs, name):
                 handles = butlerQC.get(getattr(inputRefs, name))
                 inputs[name] = {h.dataId: h for h in handles}
         images = None
         if "science" in inputs:
             images = {
-                data_id: {c: inputs[c][data_id] for c in ("diaSources", "science", "template", "difference")}
+                data_id: {c: inputs[c][data_id] for c in _IMAGE_INPUTS}
                 for data_id in inputs["science"]
-                if all(data_id in inputs[c] for c in ("diaSources", "template", "difference"))
+                if all(data_id in inputs[c] for c in _IMAGE_INPUTS)
             }
         outputs = self.run(inputs["scores"], inputs["labels"], images)
         butlerQC.put(outputs, outputRefs)
 
+    @timeMethod
     def run(
         self,
         scores: Mapping[Any, Any],
@@ -349,8 +257,10 @@ class EvaluateRealBogusTask(pipeBase.PipelineTask):
         Raises
         ------
         ValueError
-            If scores and labels do not cover the same diaSources, there is
-            nothing to evaluate, or the scores were made by another model.
+            If scores and labels do not cover the same diaSources, or the
+            scores were made by another model.
+        lsst.pipe.base.NoWorkFound
+            If no diaSource was scored (no detectors, or only empty tables).
         """
         config = self.config
         model = self.model
@@ -360,39 +270,35 @@ class EvaluateRealBogusTask(pipeBase.PipelineTask):
         missing = sorted(str(d) for d in set(scores) ^ set(labels))
         if missing:
             raise ValueError(f"scores and labels do not cover the same detectors: {missing[:5]}")
-        if not scores:
-            raise ValueError("nothing to evaluate: no scored detectors in the data query")
-        parts: dict[str, list] = {k: [] for k in ("score", "isReal", "kind", "snr", "key", "row")}
-        versions: set[str] = set()
-        unscored = 0
         keys = sorted(scores, key=str)
-        for number, key in enumerate(keys):
-            table, label = _resolve(scores[key]), _resolve(labels[key])
-            id_column = config.idColumn
-            if not np.array_equal(np.asarray(table[id_column]), np.asarray(label[id_column])):
-                raise ValueError(f"{key}: scores and labels are not of the same diaSources, row for row")
-            versions.update(str(v) for v in np.unique(np.asarray(table["modelVersion"])))
-            s = np.asarray(table["score"], dtype=float)
-            ok = np.isfinite(s)
-            unscored += int((~ok).sum())
-            parts["score"].append(s[ok])
-            parts["isReal"].append(np.asarray(label["isReal"], dtype=bool)[ok])
-            parts["kind"].append(np.asarray(label["kind"]).astype(str)[ok])
-            parts["snr"].append(np.asarray(label["snr"], dtype=float)[ok])
-            parts["key"].append(np.full(int(ok.sum()), number))
-            parts["row"].append(np.flatnonzero(ok))
-        if versions and versions != {model.metadata.version}:
+        data = collect_scores(
+            ((key, _resolve(scores[key]), _resolve(labels[key])) for key in keys), config.idColumn
+        )
+        if data.versions and data.versions != {model.metadata.version}:
             raise ValueError(
-                f"the scores were made by model version(s) {sorted(versions)}, but the evaluation model "
-                f"{model.path} is version {model.metadata.version}; give realBogus and evaluateRealBogus "
-                "the same model (pipeline parameters modelSource and modelFile)"
+                f"the scores were made by model version(s) {sorted(data.versions)}, but the evaluation "
+                f"model {model.path} is version {model.metadata.version}; give realBogus and "
+                "evaluateRealBogus the same model (pipeline parameters modelSource and modelFile)"
             )
-        data = {k: np.concatenate(v) for k, v in parts.items()}
-        if len(data["score"]) == 0:
-            raise ValueError("nothing to evaluate: no scored diaSources")
+        if len(data.score) == 0:
+            raise pipeBase.NoWorkFound(
+                f"nothing to evaluate: no scored diaSources in {len(keys)} detectors "
+                f"({data.counts['unscored']} unscored)"
+            )
         threshold = config.threshold if config.threshold is not None else model.metadata.threshold
         metrics, curves = evaluate_scores(
-            data["score"], data["isReal"], data["kind"], data["snr"], threshold, config
+            data.score,
+            data.is_real,
+            data.kind,
+            data.snr,
+            threshold,
+            snr_cuts=config.snrCuts,
+            snr_bins=config.snrBins,
+            target_fpr=config.targetFpr,
+            target_mdr=config.targetMdr,
+            required_completeness=config.requiredCompleteness,
+            required_purity=config.requiredPurity,
+            calibration_bins=config.calibrationBins,
         )
         metrics = {
             "model": {
@@ -404,10 +310,40 @@ class EvaluateRealBogusTask(pipeBase.PipelineTask):
                 "provenance": model.metadata.provenance,
             },
             "detectors": len(keys),
-            "unscored": unscored,
+            "unscored": data.counts["unscored"],
             "threshold": float(threshold),
         } | metrics
         figures = self._plots(metrics, curves, threshold)
+        if config.doDesom:
+            if self.desom is None:
+                raise RuntimeError("No DESOM: with desomSource='butler', set task.desom before run().")
+            if not data.desom:
+                raise ValueError(
+                    "doDesom is set but the score tables have no DESOM columns: score them with "
+                    "realBogus:doDesom=True (pipeline parameter doDesom)"
+                )
+            desom_versions = set(np.unique(data.desom["desomVersion"]).astype(str))
+            if desom_versions != {self.desom.metadata.version}:
+                raise ValueError(
+                    f"the scores were placed by DESOM version(s) {sorted(desom_versions)}, but the "
+                    f"evaluation DESOM {self.desom.path} is version {self.desom.metadata.version}"
+                )
+            rows, cols = self.desom.metadata.map_shape
+            metrics["desom"] = desom_summary(
+                data.score, data.is_real, data.kind, data.desom, threshold, config.targetFpr, config.targetMdr
+            )
+            per_pv = prototype_summary(
+                data.score, data.is_real, data.desom["desomPv"], rows * cols, threshold
+            )
+            metrics["by_prototype"] = {"map_shape": [rows, cols]} | per_pv
+            figures["prototypePlot"] = desom_plots.plot_per_prototype(
+                np.asarray(per_pv["error_rate"]),
+                np.asarray(per_pv["count"]),
+                (rows, cols),
+                "fraction misclassified",
+                f"classifier errors per prototype at {threshold:.3g}",
+                cmap="magma",
+            )
         if images is not None and config.saliencyCount:
             figures["saliencyPlot"] = self._saliency(data, keys, images)
         self._log_summary(metrics)
@@ -430,11 +366,11 @@ class EvaluateRealBogusTask(pipeBase.PipelineTask):
             "kindPlot": plots.plot_by_kind(metrics["by_kind"], threshold),
         }
 
-    def _saliency(self, data: dict, keys: list, images: Mapping[Any, Mapping[str, Any]]) -> Any:
+    def _saliency(self, data: ScoredDetections, keys: list, images: Mapping[Any, Mapping[str, Any]]) -> Any:
         """Saliency maps of the best and worst scored real and bogus detections."""
         model = self.model
         md = model.metadata
-        score, is_real = data["score"], data["isReal"]
+        score, is_real = data.score, data.is_real
         per_group = max(1, self.config.saliencyCount // 4)
         chosen, captions = [], []
         for cls, name in ((True, "real"), (False, "bogus")):
@@ -444,11 +380,11 @@ class EvaluateRealBogusTask(pipeBase.PipelineTask):
                 for i in rows:
                     if i not in chosen:
                         chosen.append(int(i))
-                        captions.append(f"{name}, {data['kind'][i]}\nscore {score[i]:.3f} ({where})")
+                        captions.append(f"{name}, {data.kind[i]}\nscore {score[i]:.3f} ({where})")
         cutouts = []
         loaded: dict[Any, dict[str, Any]] = {}
         for i in chosen:
-            key = keys[int(data["key"][i])]
+            key = keys[int(data.detector[i])]
             if key not in images:
                 raise ValueError(f"no images for {key}, needed for the saliency maps")
             if key not in loaded:
@@ -456,17 +392,15 @@ class EvaluateRealBogusTask(pipeBase.PipelineTask):
                 loaded[key] = {k: _resolve(v) for k, v in images[key].items()}
             entry = loaded[key]
             dia = entry["diaSources"]
-            row = int(data["row"][i])
-            cut = cut_images(
+            row = int(data.row[i])
+            batch = md.input.cut(
                 entry,
-                md.channels,
                 np.asarray(dia[self.config.xColumn], dtype=float)[row : row + 1],
                 np.asarray(dia[self.config.yColumn], dtype=float)[row : row + 1],
-                md.cutout_size,
                 fill=self.config.fillValue,
                 bad_mask_planes=self.config.badMaskPlanes,
             )
-            cutouts.append(normalize(cut.data, md.normalization))
+            cutouts.append(batch.data)
         stack = np.concatenate(cutouts)
         return plots.plot_saliency(stack, saliency_maps(model, stack), md.channels, captions)
 
@@ -499,7 +433,8 @@ class EvaluateRealBogusTask(pipeBase.PipelineTask):
     def _write_files(self, metrics: dict, figures: dict) -> None:
         os.makedirs(self.config.outputDir, exist_ok=True)
         with open(os.path.join(self.config.outputDir, "metrics.json"), "w") as stream:
-            json.dump(metrics, stream, indent=1)
+            # Strict JSON: undefined metrics (NaN) are written as null.
+            json.dump(json_safe(metrics), stream, indent=1, allow_nan=False)
         for name, figure in figures.items():
             figure.savefig(os.path.join(self.config.outputDir, f"{name.removesuffix('Plot')}.png"), dpi=110)
         self.log.info("Wrote metrics.json and %d plots to %s.", len(figures), self.config.outputDir)

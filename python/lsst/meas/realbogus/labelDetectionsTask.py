@@ -5,44 +5,42 @@ from __future__ import annotations
 __all__ = ("LabelDetectionsConfig", "LabelDetectionsConnections", "LabelDetectionsTask")
 
 import astropy.table
-import numpy as np
 
 import lsst.pex.config as pexConfig
 import lsst.pipe.base as pipeBase
 import lsst.pipe.base.connectionTypes as cT
+from lsst.utils.timer import timeMethod
 
-from .labels import label_detections
+from .evaluation.labels import label_table
 from .sharedConfig import DiaSourceColumnsMixin
+from .sharedConnections import PER_DETECTOR, DetectorInputConnections, connect_to
 
 
-class LabelDetectionsConnections(
-    pipeBase.PipelineTaskConnections, dimensions=("instrument", "visit", "detector")
-):
+class LabelDetectionsConnections(pipeBase.PipelineTaskConnections, dimensions=PER_DETECTOR):
     """diaSources and the truth of the same detector in; one label per diaSource out."""
 
-    diaSources = cT.Input(
-        doc="diaSources to label (one label row is written for each).",
-        name="dia_source_unstandardized",
-        storageClass="ArrowAstropy",
-        dimensions=("instrument", "visit", "detector"),
+    diaSources = connect_to(
+        cT.Input,
+        DetectorInputConnections.diaSources,
+        "diaSources to label (one label row is written for each).",
     )
     truth = cT.Input(
         doc="Truth catalog: the simulator's (transients and artifacts) or an injected-source catalog "
         "(set truthIsRealColumn and truthKindColumn empty).",
         name="realbogus_sim_truth",
         storageClass="ArrowAstropy",
-        dimensions=("instrument", "visit", "detector"),
+        dimensions=PER_DETECTOR,
     )
     labels = cT.Output(
         doc="Label of every diaSource, in input order: id, isReal, kind, snr, truthIndex, matchDistance.",
         name="dia_source_realbogus_label",
         storageClass="ArrowAstropy",
-        dimensions=("instrument", "visit", "detector"),
+        dimensions=PER_DETECTOR,
     )
 
 
 class LabelDetectionsConfig(
-    pipeBase.PipelineTaskConfig, DiaSourceColumnsMixin, pipelineConnections=LabelDetectionsConnections
+    DiaSourceColumnsMixin, pipeBase.PipelineTaskConfig, pipelineConnections=LabelDetectionsConnections
 ):
     """Configuration of `LabelDetectionsTask`."""
 
@@ -79,12 +77,15 @@ class LabelDetectionsTask(pipeBase.PipelineTask):
     A diaSource is real if and only if a real truth entry lies within
     ``matchRadius`` pixels of it.  Each gets the kind of what it matched (a
     transient kind if real; the artifact that caused it if bogus, or
-    ``unknown``), so the evaluation can be broken down by kind.
+    ``unknown``), so the evaluation can be broken down by kind.  An empty
+    diaSource table gives an empty label table, so that every score table
+    has its labels.
     """
 
     ConfigClass = LabelDetectionsConfig
     _DefaultName = "labelDetections"
 
+    @timeMethod
     def run(self, diaSources: astropy.table.Table, truth: astropy.table.Table) -> pipeBase.Struct:
         """Label diaSources.
 
@@ -98,7 +99,8 @@ class LabelDetectionsTask(pipeBase.PipelineTask):
         Returns
         -------
         result : `lsst.pipe.base.Struct`
-            ``labels``: `astropy.table.Table`, one row per diaSource, in order.
+            ``labels``: `astropy.table.Table`, one row per diaSource, in order
+            (`~lsst.meas.realbogus.evaluation.labels.label_table`).
 
         Raises
         ------
@@ -106,13 +108,12 @@ class LabelDetectionsTask(pipeBase.PipelineTask):
             If a configured column is missing (the message names it).
         """
         config = self.config
-        for column in (config.idColumn, config.snrColumn):
-            if column not in diaSources.colnames:
-                raise ValueError(f"diaSource table has no column {column!r} (columns: {diaSources.colnames})")
-        labels = label_detections(
+        table = label_table(
             diaSources,
             truth,
             config.matchRadius,
+            id_column=config.idColumn,
+            snr_column=config.snrColumn,
             x_column=config.xColumn,
             y_column=config.yColumn,
             truth_x_column=config.truthXColumn,
@@ -121,23 +122,8 @@ class LabelDetectionsTask(pipeBase.PipelineTask):
             kind_column=config.truthKindColumn or None,
             default_kind=config.defaultKind,
         )
-        table = astropy.table.Table(
-            {
-                config.idColumn: np.asarray(diaSources[config.idColumn]),
-                "isReal": labels.is_real,
-                "kind": labels.kind,
-                "snr": np.asarray(diaSources[config.snrColumn], dtype=np.float32),
-                "truthIndex": labels.truth_index,
-                "matchDistance": labels.distance.astype(np.float32),
-            }
-        )
-        table.meta["MATCH_RADIUS"] = config.matchRadius
+        n_real = int(table["isReal"].sum())
         self.metadata["numSources"] = len(table)
-        self.metadata["numReal"] = int(labels.is_real.sum())
-        self.log.info(
-            "Labelled %d diaSources: %d real, %d bogus.",
-            len(table),
-            labels.is_real.sum(),
-            len(table) - labels.is_real.sum(),
-        )
+        self.metadata["numReal"] = n_real
+        self.log.info("Labelled %d diaSources: %d real, %d bogus.", len(table), n_real, len(table) - n_real)
         return pipeBase.Struct(labels=table)

@@ -1,11 +1,10 @@
-"""RealBogusTask: score every diaSource of a detector with a TorchScript real/bogus model."""
+"""RealBogusTask: score every diaSource of a detector with a real/bogus model."""
 
 from __future__ import annotations
 
-__all__ = ("RealBogusConfig", "RealBogusConnections", "RealBogusTask", "default_model_path")
+__all__ = ("RealBogusConfig", "RealBogusConnections", "RealBogusTask")
 
 import os
-import time
 from typing import Any
 
 import astropy.table
@@ -14,80 +13,49 @@ import numpy as np
 import lsst.pex.config as pexConfig
 import lsst.pipe.base as pipeBase
 import lsst.pipe.base.connectionTypes as cT
+from lsst.utils.timer import timeMethod
 
-from .cutouts import cut_images
-from .model import LoadedModel, load_model
-from .normalization import normalize
+from .desom.labelling import PrototypeLabels
+from .desom.model import LoadedDesom, load_desom
+from .desom.stacking import stacked_scores, stacking_features
+from .inference import LoadedModel, ModelMetadata, load_model, set_torch_threads
 from .sharedConfig import (
     CutoutFieldsMixin,
+    CutoutSizeMixin,
+    DesomSourceMixin,
     DiaSourceColumnsMixin,
     ModelSourceMixin,
     TorchDeviceMixin,
-    default_model_path,
 )
+from .sharedConnections import PER_DETECTOR, DesomConnections, DetectorInputConnections, ModelConnections
+from .stamps import Cutouts, cut_images
 
 
-class RealBogusConnections(pipeBase.PipelineTaskConnections, dimensions=("instrument", "visit", "detector")):
-    """Inputs and output of `RealBogusTask` (dataset type names as in current alert production)."""
+class RealBogusConnections(
+    DetectorInputConnections, ModelConnections, DesomConnections, dimensions=PER_DETECTOR
+):
+    """The detector's diaSources and images (and the model and DESOM, if in the butler) in; scores out."""
 
-    diaSources = cT.Input(
-        doc="diaSources detected on the difference image (one score row is written for each).",
-        name="dia_source_unstandardized",
-        storageClass="ArrowAstropy",
-        dimensions=("instrument", "visit", "detector"),
-    )
-    science = cT.Input(
-        doc="Calibrated science image the difference image was made from.",
-        name="preliminary_visit_image",
-        storageClass="VisitImage",
-        dimensions=("instrument", "visit", "detector"),
-    )
-    template = cT.Input(
-        doc="Template warped to the science image's detector.",
-        name="template_detector",
-        storageClass="VisitImage",
-        dimensions=("instrument", "visit", "detector"),
-    )
-    difference = cT.Input(
-        doc="Difference image (science minus PSF-matched template).",
-        name="difference_image",
-        storageClass="DifferenceImage",
-        dimensions=("instrument", "visit", "detector"),
-    )
-    model = cT.PrerequisiteInput(
-        doc="Real/bogus model stored in the butler (used when config.modelSource is 'butler').",
-        name="realbogus_model",
-        storageClass="RealBogusModel",
-        dimensions=(),
-    )
     scores = cT.Output(
         doc="Real/bogus score and flags of every input diaSource, in input order.",
         name="dia_source_realbogus",
         storageClass="ArrowAstropy",
-        dimensions=("instrument", "visit", "detector"),
+        dimensions=PER_DETECTOR,
     )
-
-    def __init__(self, *, config: RealBogusConfig | None = None) -> None:
-        super().__init__(config=config)
-        if config is None or config.modelSource != "butler":
-            del self.model
 
 
 class RealBogusConfig(
-    pipeBase.PipelineTaskConfig,
     ModelSourceMixin,
+    DesomSourceMixin,
+    CutoutSizeMixin,
     CutoutFieldsMixin,
     DiaSourceColumnsMixin,
     TorchDeviceMixin,
+    pipeBase.PipelineTaskConfig,
     pipelineConnections=RealBogusConnections,
 ):
     """Configuration of `RealBogusTask`."""
 
-    cutoutSize = pexConfig.Field[int](
-        doc="Cutout width and height, pixels; must equal the model's (checked at start-up).",
-        default=51,
-        check=lambda n: n >= 4,
-    )
     maxBadPixelFraction = pexConfig.Field[float](
         doc="Flag a diaSource (flag_badPixels) when more than this fraction of its cutout pixels is "
         "NaN, masked or off the image (in any channel).",
@@ -95,10 +63,11 @@ class RealBogusConfig(
         check=lambda f: 0.0 <= f <= 1.0,
     )
     batchSize = pexConfig.Field[int](doc="Cutouts per model batch.", default=512, check=lambda n: n > 0)
-
-    def validate(self) -> None:
-        super().validate()
-        self.validate_model_source()
+    desomBatchSize = pexConfig.Field[int](
+        doc="Thumbnails per DESOM encoder batch (256: the fastest measured on a 2-core CPU, see task.rst).",
+        default=256,
+        check=lambda n: n > 0,
+    )
 
 
 class RealBogusTask(pipeBase.PipelineTask):
@@ -106,12 +75,23 @@ class RealBogusTask(pipeBase.PipelineTask):
 
     Template, science and difference cutouts are cut around each diaSource
     centroid in one pass over each image, normalized as the model's metadata
-    says, and scored by the TorchScript model in batches.  The output has
-    exactly one row per input diaSource, in input order, with flags for
-    cutouts off the image edge, cutouts with too many NaN or masked pixels,
-    and rows that could not be scored (non-finite centroid or model output).
+    says (`lsst.meas.realbogus.stamps.batch.ModelInput`), and scored by the
+    model in batches.  The output has exactly one row per input diaSource,
+    in input order, with flags for cutouts off the image edge, cutouts with
+    too many NaN or masked pixels, and rows that could not be scored
+    (non-finite centroid or model output).  An empty diaSource table gives
+    an empty score table, not `~lsst.pipe.base.NoWorkFound`, so that
+    alert-production tasks downstream still run for the detector.
 
-    The model is loaded once per process, and checked against the
+    With ``doDesom``, every diaSource is also placed on a DESOM's map
+    (seed 000): its prototype (PV) index and map row and column, whether
+    that PV is labelled real, its distance to the PV, ``flag_unusual`` when
+    that distance exceeds the ``unusualPercentile`` of the training
+    distances, and the stacked score if the labelling carries one.  The
+    DESOM thumbnails are cut with the CNN's cutouts when the CNN's channels
+    and size cover them (one pass over the images).
+
+    The models are loaded once per process, and checked against the
     configuration when the task is constructed, before any data is read.
     """
 
@@ -121,18 +101,26 @@ class RealBogusTask(pipeBase.PipelineTask):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.model: LoadedModel | None = None
+        self.desom: LoadedDesom | None = None
+        self.desomLabels: PrototypeLabels | None = None
         self._cutout_buffer: np.ndarray | None = None
-        self.config.apply_threads()
+        self.config.check_device_here()
+        set_torch_threads(self.config.numThreads)
         if self.config.modelSource == "file":
             # Raises ModelError, naming the file and the problem, before any data is read.
             self.set_model(load_model(self.config.resolved_model_file(), device=self.config.device))
+        if self.config.doDesom and self.config.desomSource == "file":
+            desom_file, labels_file = self.config.resolved_desom_files()
+            self.set_desom(
+                load_desom(desom_file, device=self.config.device), PrototypeLabels.read(labels_file)
+            )
 
     def set_model(self, model: LoadedModel) -> None:
         """Use ``model``, after checking it against the configuration.
 
         Raises
         ------
-        lsst.meas.realbogus.model.ModelError
+        lsst.meas.realbogus.inference.ModelError
             If the model does not take the configured cutout size.
         """
         if model.device != self.config.device:
@@ -149,9 +137,27 @@ class RealBogusTask(pipeBase.PipelineTask):
             md.normalization,
         )
 
-    def _buffer(self, n: int, md) -> np.ndarray | None:
+    def set_desom(self, desom: LoadedDesom, labels: PrototypeLabels) -> None:
+        """Flag with ``desom`` and its prototype ``labels``, after checking them against each other.
+
+        Raises
+        ------
+        lsst.meas.realbogus.inference.ModelError
+            If the DESOM does not record the ``unusualPercentile`` distance.
+        ValueError
+            If the labelling is of another DESOM version or map shape.
+        """
+        if desom.device != self.config.device:
+            desom = load_desom(desom.path, device=self.config.device)
+        md = desom.metadata
+        where = self.config.resolved_desom_files()[1] if self.config.desomSource == "file" else "desomLabels"
+        labels.check_for(md.version, md.map_shape, where=where)
+        desom.metadata.unusual_distance(self.config.unusualPercentile)
+        self.desom, self.desomLabels = desom, labels
+
+    def _buffer(self, n: int, md: ModelMetadata) -> np.ndarray | None:
         """A cutout buffer reused from detector to detector (up to 256 MB), or `None` for a fresh one."""
-        shape = (len(md.channels), md.cutout_size, md.cutout_size)
+        shape = md.input.shape
         if n * np.prod(shape) * 4 > 256 * 2**20:
             return None
         buffer = self._cutout_buffer
@@ -165,10 +171,15 @@ class RealBogusTask(pipeBase.PipelineTask):
         inputRefs: pipeBase.InputQuantizedConnection,
         outputRefs: pipeBase.OutputQuantizedConnection,
     ) -> None:
-        self.config.apply_threads(butlerQC.resources.num_cores)
+        set_torch_threads(self.config.numThreads or butlerQC.resources.num_cores)
         if self.config.modelSource == "butler":
-            # The model first: a wrong model fails before the images are read.
+            # The models first: a wrong model fails before the images are read.
             self.set_model(butlerQC.get(inputRefs.model))
+        if self.config.doDesom and self.config.desomSource == "butler":
+            labels = PrototypeLabels.from_dict(
+                butlerQC.get(inputRefs.desomLabels), where="realbogus_desom_labels"
+            )
+            self.set_desom(butlerQC.get(inputRefs.desom), labels)
         inputs = {
             name: butlerQC.get(getattr(inputRefs, name))
             for name in ("diaSources", "science", "template", "difference")
@@ -176,6 +187,7 @@ class RealBogusTask(pipeBase.PipelineTask):
         outputs = self.run(**inputs)
         butlerQC.put(outputs, outputRefs)
 
+    @timeMethod
     def run(
         self, diaSources: astropy.table.Table, science: Any, template: Any, difference: Any
     ) -> pipeBase.Struct:
@@ -193,13 +205,15 @@ class RealBogusTask(pipeBase.PipelineTask):
         Returns
         -------
         result : `lsst.pipe.base.Struct`
-            ``scores``: `astropy.table.Table` with one row per diaSource.
+            ``scores``: `astropy.table.Table` with one row per diaSource:
+            the id, ``score``, ``flag_edge``, ``flag_badPixels``,
+            ``flag_noScore``, ``badPixelFraction`` and ``modelVersion``.
 
         Raises
         ------
         ValueError
-            If a required column is missing or the images are not on one
-            pixel grid.
+            If a required column is missing, the images are not on one
+            pixel grid, or a bad mask plane is in none of the images.
         """
         config = self.config
         if self.model is None:
@@ -216,30 +230,48 @@ class RealBogusTask(pipeBase.PipelineTask):
                     f"{name} image bbox {image.bbox} differs from the difference image bbox {bbox}"
                 )
 
-        t0 = time.perf_counter()
         x = np.asarray(diaSources[config.xColumn], dtype=np.float64)
         y = np.asarray(diaSources[config.yColumn], dtype=np.float64)
-        cutouts = cut_images(
-            images,
-            md.channels,
-            x,
-            y,
-            md.cutout_size,
-            fill=config.fillValue,
-            bad_mask_planes=config.badMaskPlanes,
-            out=self._buffer(len(x), md),
-        )
-        t1 = time.perf_counter()
-        normalized = normalize(cutouts.data, md.normalization)
-        t2 = time.perf_counter()
+        desom = None
+        if config.doDesom:
+            if self.desom is None or self.desomLabels is None:
+                raise RuntimeError("No DESOM: with desomSource='butler', call set_desom() before run().")
+            desom = self.desom
+        if desom is None:
+            batch = md.input.cut(
+                images,
+                x,
+                y,
+                fill=config.fillValue,
+                bad_mask_planes=config.badMaskPlanes,
+                out=self._buffer(len(x), md),
+            )
+        else:
+            # One cut for both models when the CNN's cutouts hold the DESOM's thumbnails.
+            raw = cut_images(
+                images,
+                md.channels,
+                x,
+                y,
+                md.cutout_size,
+                fill=config.fillValue,
+                bad_mask_planes=config.badMaskPlanes,
+                out=self._buffer(len(x), md),
+            )
+            batch = Cutouts(md.input.prepare(raw.data, md.channels), raw.off_image, raw.bad_fraction)
+            if md.input.covers(desom.metadata.input):
+                thumbnails = desom.metadata.input.prepare(raw.data, md.channels)
+            else:
+                thumbnails = desom.metadata.input.cut(
+                    images, x, y, fill=config.fillValue, bad_mask_planes=config.badMaskPlanes
+                ).data
         scorable = np.isfinite(x) & np.isfinite(y)
         scores = np.full(len(x), np.nan, dtype=np.float32)
         if scorable.all():
-            scores[:] = self.model.predict(normalized, batch_size=config.batchSize)
+            scores[:] = self.model.predict(batch.data, batch_size=config.batchSize)
         elif scorable.any():
-            # Only the rare unscorable rows force a copy of the cutouts.
-            scores[scorable] = self.model.predict(normalized[scorable], batch_size=config.batchSize)
-        t3 = time.perf_counter()
+            # Only the rare unscorable rows force a copy of the batch.
+            scores[scorable] = self.model.predict(batch.data[scorable], batch_size=config.batchSize)
         no_score = ~np.isfinite(scores)
         scores[no_score] = np.nan
 
@@ -247,32 +279,60 @@ class RealBogusTask(pipeBase.PipelineTask):
             {
                 config.idColumn: np.asarray(diaSources[config.idColumn]),
                 "score": scores,
-                "flag_edge": cutouts.off_image,
-                "flag_badPixels": cutouts.bad_fraction > config.maxBadPixelFraction,
+                "flag_edge": batch.off_image,
+                "flag_badPixels": batch.bad_fraction > config.maxBadPixelFraction,
                 "flag_noScore": no_score,
-                "badPixelFraction": cutouts.bad_fraction,
+                "badPixelFraction": batch.bad_fraction,
             }
         )
         table["modelVersion"] = np.full(len(table), md.version, dtype="U7")
+        if desom is not None:
+            self._add_desom_columns(table, thumbnails, scorable)
         table.meta["MODEL_VERSION"] = md.version
         table.meta["MODEL_FILE"] = os.path.basename(self.model.path)
-        self.metadata["cutoutSeconds"] = t1 - t0
-        self.metadata["normalizationSeconds"] = t2 - t1
-        self.metadata["modelSeconds"] = t3 - t2
         self.metadata["numSources"] = len(table)
         self.metadata["numFlaggedEdge"] = int(table["flag_edge"].sum())
         self.metadata["numFlaggedBadPixels"] = int(table["flag_badPixels"].sum())
         self.metadata["numNoScore"] = int(no_score.sum())
         self.log.info(
-            "Scored %d diaSources (%d at the edge, %d with bad pixels, %d unscored) in %.2f s "
-            "(cutouts %.2f s, normalization %.2f s, model %.2f s).",
+            "Scored %d diaSources (%d at the edge, %d with bad pixels, %d unscored) with model %s.",
             len(table),
             table["flag_edge"].sum(),
             table["flag_badPixels"].sum(),
             no_score.sum(),
-            t3 - t0,
-            t1 - t0,
-            t2 - t1,
-            t3 - t2,
+            md.version,
         )
         return pipeBase.Struct(scores=table)
+
+    def _add_desom_columns(
+        self, table: astropy.table.Table, thumbnails: np.ndarray, scorable: np.ndarray
+    ) -> None:
+        """Place the scorable rows on the DESOM's map and add its columns (and the stacked score)."""
+        desom, labels, config = self.desom, self.desomLabels, self.config
+        md = desom.metadata
+        n = len(table)
+        pv = np.full(n, -1, dtype=np.int32)
+        distance = np.full(n, np.nan, dtype=np.float32)
+        if scorable.any():
+            rows = thumbnails if scorable.all() else thumbnails[scorable]
+            pv[scorable], distance[scorable] = desom.assign(rows, batch_size=config.desomBatchSize)
+        placed = pv >= 0
+        table["desomPv"] = pv
+        table["desomPvRow"] = np.where(placed, pv // md.map_cols, -1).astype(np.int16)
+        table["desomPvCol"] = np.where(placed, pv % md.map_cols, -1).astype(np.int16)
+        table["desomPvReal"] = placed & labels.real[np.maximum(pv, 0)]
+        table["desomDistance"] = distance
+        table["flag_unusual"] = placed & (distance > md.unusual_distance(config.unusualPercentile))
+        table["flag_noDesom"] = ~placed
+        stacked = np.full(n, np.nan, dtype=np.float32)
+        if labels.stacker:
+            fraction = labels.real_fraction[np.maximum(pv, 0)]
+            prior = labels.n_real.sum() / max(labels.n_real.sum() + labels.n_bogus.sum(), 1)
+            features = stacking_features(table["score"], np.where(placed, fraction, np.nan), distance, prior)
+            ok = placed & np.isfinite(table["score"])
+            stacked[ok] = stacked_scores(labels.stacker, features[ok])
+        table["scoreStacked"] = stacked
+        table["desomVersion"] = np.full(n, md.version, dtype="U7")
+        table.meta["DESOM_VERSION"] = md.version
+        self.metadata["numUnusual"] = int(table["flag_unusual"].sum())
+        self.metadata["numDesomReal"] = int(table["desomPvReal"].sum())

@@ -1,26 +1,29 @@
-"""Configuration fields shared by the real/bogus tasks (pex_config mixins)."""
+"""Configuration fields shared by the real/bogus tasks (pex_config mixins).
+
+Each mixin holds fields and their validation only; a mixin with a check of its
+own runs it from its ``validate``, which chains to the next class's, so a task
+config that mixes it in gets the check without calling it.  List the mixins
+before ``PipelineTaskConfig`` among a config's bases.
+"""
 
 from __future__ import annotations
 
 __all__ = (
     "CutoutFieldsMixin",
+    "CutoutSizeMixin",
+    "DesomSourceMixin",
     "DiaSourceColumnsMixin",
     "ModelSourceMixin",
     "TorchDeviceMixin",
-    "default_model_path",
 )
 
 import os
-from importlib import resources
 
 import lsst.pex.config as pexConfig
 
-DEFAULT_MODEL = "rb_default.pt"
-
-
-def default_model_path() -> str:
-    """Path of the model shipped in the package."""
-    return str(resources.files("lsst.meas.realbogus") / "models" / DEFAULT_MODEL)
+from .desom.model import default_desom_paths
+from .inference.devices import check_device
+from .inference.model import default_model_path
 
 
 class DiaSourceColumnsMixin(pexConfig.Config):
@@ -44,8 +47,24 @@ class CutoutFieldsMixin(pexConfig.Config):
     )
 
 
+class CutoutSizeMixin(pexConfig.Config):
+    """The size of the cutouts a task cuts from images."""
+
+    cutoutSize = pexConfig.Field[int](
+        doc="Cutout width and height, pixels. RealBogusTask: must equal its model's (checked when the "
+        "task is built). BuildTrainingSetTask: the size of the stored triplets, which training may crop "
+        "(TrainRealBogusConfig.cutoutSize).",
+        default=51,
+        check=lambda n: n >= 4,
+    )
+
+
 class ModelSourceMixin(pexConfig.Config):
-    """Where a task gets its real/bogus model; call `validate_model_source` from ``validate``."""
+    """Where a task gets its real/bogus model.
+
+    Goes with `~lsst.meas.realbogus.sharedConnections.ModelConnections`;
+    `validate` checks that the model file exists when it comes from a file.
+    """
 
     modelSource = pexConfig.ChoiceField[str](
         doc="Where the model comes from.",
@@ -65,19 +84,77 @@ class ModelSourceMixin(pexConfig.Config):
         """The model file this config uses."""
         return self.modelFile or default_model_path()
 
-    def validate_model_source(self) -> None:
-        """Raise if ``modelSource`` is ``file`` and the file does not exist."""
-        if self.modelSource == "butler":
-            return
-        path = self.resolved_model_file()
-        if not os.path.isfile(path):
+    def validate(self) -> None:
+        """Validate, and raise if ``modelSource`` is ``file`` and the file does not exist."""
+        super().validate()
+        if self.modelSource == "file" and not os.path.isfile(self.resolved_model_file()):
             raise pexConfig.FieldValidationError(
-                type(self).modelFile, self, f"model file {path} does not exist"
+                ModelSourceMixin.modelFile, self, f"model file {self.resolved_model_file()} does not exist"
             )
 
 
+class DesomSourceMixin(pexConfig.Config):
+    """DESOM flagging of every diaSource, and where its DESOM and prototype labelling come from.
+
+    Goes with `~lsst.meas.realbogus.sharedConnections.DesomConnections`;
+    `validate` checks that flagging has a DESOM and a labelling.
+    """
+
+    doDesom = pexConfig.Field[bool](
+        doc="Place every diaSource on a DESOM's map: its prototype (PV), whether that PV is labelled "
+        "real, its distance to it, flag_unusual, and the stacked score if the labelling has one.",
+        default=False,
+    )
+    desomSource = pexConfig.ChoiceField[str](
+        doc="Where the DESOM and its labelling come from (with doDesom).",
+        default="file",
+        allowed={
+            "file": "the files desomFile and desomLabelsFile",
+            "butler": "the datasets connections.desom and connections.desomLabels (default realbogus_desom "
+            "and realbogus_desom_labels) in the input collections",
+        },
+    )
+    desomFile = pexConfig.Field[str](
+        doc="DESOM file (TrainDesomTask's outputFile) when desomSource is 'file'. Empty: the DESOM shipped "
+        "in the package (lsst/meas/realbogus/models/desom_default.pt).",
+        default="",
+    )
+    desomLabelsFile = pexConfig.Field[str](
+        doc="Prototype labelling YAML file (TrainDesomTask's labelsFile, possibly edited) when "
+        "desomSource is 'file'. Empty: the labelling shipped with the package's DESOM.",
+        default="",
+    )
+    unusualPercentile = pexConfig.Field[float](
+        doc="flag_unusual is set when a diaSource's distance to its PV exceeds this percentile of the "
+        "training distances (one the DESOM file records: 50, 90, 95, 99 or 99.9).",
+        default=99.0,
+    )
+
+    def resolved_desom_files(self) -> tuple[str, str]:
+        """The DESOM file and the labelling file this config uses."""
+        default_desom, default_labels = default_desom_paths()
+        return self.desomFile or default_desom, self.desomLabelsFile or default_labels
+
+    def validate(self) -> None:
+        """Validate, and raise if flagging is on without a DESOM or a labelling file."""
+        super().validate()
+        if not self.doDesom or self.desomSource != "file":
+            return
+        fields = (DesomSourceMixin.desomFile, DesomSourceMixin.desomLabelsFile)
+        for field, value, what in zip(fields, self.resolved_desom_files(), ("DESOM", "prototype labelling")):
+            if not os.path.isfile(value):
+                raise pexConfig.FieldValidationError(
+                    field, self, f"doDesom is set, but the {what} file {value} does not exist"
+                )
+
+
 class TorchDeviceMixin(pexConfig.Config):
-    """Where torch runs."""
+    """Where torch runs.
+
+    The task applies these: it calls `check_device_here` when it is built,
+    and sets torch's thread count
+    (`lsst.meas.realbogus.inference.devices.set_torch_threads`).
+    """
 
     device = pexConfig.Field[str](
         doc="Torch device: 'cpu', 'cuda' or 'cuda:N'.",
@@ -92,16 +169,14 @@ class TorchDeviceMixin(pexConfig.Config):
         check=lambda n: n >= 0,
     )
 
-    def apply_threads(self, cores: int | None = None) -> None:
-        """Set torch's CPU thread count: ``numThreads`` if set, else ``cores`` if given.
+    def check_device_here(self) -> None:
+        """Raise `~lsst.pex.config.FieldValidationError` if ``device`` is not on this machine.
 
-        Parameters
-        ----------
-        cores : `int`, optional
-            Cores granted to the quantum (``butlerQC.resources.num_cores``).
+        Not part of `validate`: a quantum graph may be built (and its configs
+        validated) on a machine without the GPU of the one that runs it, so
+        the task checks when it is built, before it reads any data.
         """
-        threads = self.numThreads or cores
-        if threads:
-            import torch
-
-            torch.set_num_threads(threads)
+        try:
+            check_device(self.device)
+        except ValueError as err:
+            raise pexConfig.FieldValidationError(TorchDeviceMixin.device, self, str(err)) from None

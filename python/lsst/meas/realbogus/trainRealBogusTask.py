@@ -2,46 +2,39 @@
 
 from __future__ import annotations
 
-__all__ = ("TrainRealBogusConfig", "TrainRealBogusConnections", "TrainRealBogusTask", "TripletBlocks")
+__all__ = ("TrainRealBogusConfig", "TrainRealBogusConnections", "TrainRealBogusTask")
 
 import os
 import tempfile
-import time
 from collections.abc import Sequence
 from typing import Any
-
-import numpy as np
-import torch
 
 import lsst.pex.config as pexConfig
 import lsst.pipe.base as pipeBase
 import lsst.pipe.base.connectionTypes as cT
+from lsst.utils.timer import timeMethod
 
-from .architectures import ARCHITECTURES
-from .model import CHANNELS, LoadedModel, ModelMetadata, load_model, save_model
-from .normalization import NORMALIZATIONS, normalize
+from .cnn import CachedBlocks, TripletBlocks, get_architecture_class, train_classifier
+from .inference import (
+    LoadedModel,
+    ModelMetadata,
+    load_model,
+    save_torchscript,
+    set_torch_threads,
+)
 from .sharedConfig import TorchDeviceMixin
-from .training import Block, CachedBlocks, train_classifier
-from .triplets import LabelledTriplets
+from .sharedConnections import ModelConnections, TripletTrainingConnections, connect_to
+from .stamps import CHANNELS, NORMALIZATIONS, ModelInput
 
 
-class TrainRealBogusConnections(pipeBase.PipelineTaskConnections, dimensions=()):
+class TrainRealBogusConnections(TripletTrainingConnections, dimensions=()):
     """Every labelled triplet dataset of the data query in; one model out."""
 
-    triplets = cT.Input(
-        doc="Labelled triplets of every detector and visit to train on (read block by block).",
-        name="realbogus_triplets",
-        storageClass="RealBogusTriplets",
-        dimensions=("instrument", "visit", "detector"),
-        multiple=True,
-        deferLoad=True,
-    )
-    model = cT.Output(
-        doc="The trained TorchScript model with its metadata (what RealBogusTask reads with "
+    model = connect_to(
+        cT.Output,
+        ModelConnections.model,
+        "The trained TorchScript model with its metadata (what RealBogusTask reads with "
         "modelSource='butler').",
-        name="realbogus_model",
-        storageClass="RealBogusModel",
-        dimensions=(),
     )
     history = cT.Output(
         doc="Training record: settings, class counts, loss and validation AUC per epoch.",
@@ -52,14 +45,15 @@ class TrainRealBogusConnections(pipeBase.PipelineTaskConnections, dimensions=())
 
 
 class TrainRealBogusConfig(
-    pipeBase.PipelineTaskConfig, TorchDeviceMixin, pipelineConnections=TrainRealBogusConnections
+    TorchDeviceMixin, pipeBase.PipelineTaskConfig, pipelineConnections=TrainRealBogusConnections
 ):
     """Configuration of `TrainRealBogusTask`."""
 
-    architecture = pexConfig.ChoiceField[str](
-        doc="Network architecture.",
+    architecture = pexConfig.Field[str](
+        doc="Network architecture, a name of lsst.meas.realbogus.cnn.list_architectures(): dia_cnn (the "
+        "DIA-based CNN of Acero-Cuellar et al.), vgg6 (DMTN-272's VGG6), resnet_small, or one added with "
+        "register_architecture (checked when the config is validated).",
         default="dia_cnn",
-        allowed={name: cls.__doc__.splitlines()[0] for name, cls in ARCHITECTURES.items()},
     )
     channels = pexConfig.ListField[str](
         doc="Input channels, in order: ['template', 'science', 'difference'] (DIA-based) or "
@@ -69,7 +63,7 @@ class TrainRealBogusConfig(
     normalization = pexConfig.ChoiceField[str](
         doc="Per-cutout normalization, recorded in the model.",
         default="robust",
-        allowed={name: "see lsst.meas.realbogus.normalization" for name in NORMALIZATIONS},
+        allowed={name: "see lsst.meas.realbogus.stamps.normalization" for name in NORMALIZATIONS},
     )
     cutoutSize = pexConfig.Field[int](
         doc="Cutout size the model takes; triplets are centre-cropped to it. 0: the triplets' size.",
@@ -127,63 +121,25 @@ class TrainRealBogusConfig(
 
     def validate(self) -> None:
         super().validate()
-        channels = list(self.channels)
-        if not channels or any(c not in CHANNELS for c in channels) or len(set(channels)) != len(channels):
-            raise pexConfig.FieldValidationError(
-                TrainRealBogusConfig.channels, self, f"must be distinct names from {CHANNELS}, got {channels}"
-            )
+        try:
+            get_architecture_class(self.architecture)
+        except ValueError as err:
+            raise pexConfig.FieldValidationError(TrainRealBogusConfig.architecture, self, str(err)) from None
+        try:
+            ModelInput(self.channels, self.cutoutSize or 4, self.normalization)
+        except ValueError as err:
+            raise pexConfig.FieldValidationError(TrainRealBogusConfig.channels, self, str(err)) from None
         if self.outputFile and not os.path.isdir(os.path.dirname(os.path.abspath(self.outputFile))):
             raise pexConfig.FieldValidationError(
                 TrainRealBogusConfig.outputFile, self, f"directory of {self.outputFile} does not exist"
             )
 
 
-class TripletBlocks:
-    """Labelled triplet datasets as training blocks, read (and normalized) when asked for.
-
-    Parameters
-    ----------
-    items : sequence
-        `~lsst.meas.realbogus.triplets.LabelledTriplets` or deferred butler
-        handles to them.
-    config : `TrainRealBogusConfig`
-        Channels, size, normalization and row cuts.
-    """
-
-    def __init__(self, items: Sequence[Any], config: TrainRealBogusConfig) -> None:
-        self.items = list(items)
-        self.config = config
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def triplets(self, index: int) -> LabelledTriplets:
-        item = self.items[index]
-        return item if isinstance(item, LabelledTriplets) else item.get()
-
-    def load(self, index: int) -> Block:
-        config = self.config
-        triplets = self.triplets(index)
-        table = triplets.table
-        keep = np.ones(len(table), dtype=bool)
-        if config.minSnr > 0:
-            keep &= np.abs(np.asarray(table["snr"], dtype=float)) > config.minSnr
-        if config.dropEdge:
-            keep &= ~np.asarray(table["flag_edge"], dtype=bool)
-        size = config.cutoutSize or triplets.size
-        cutouts = triplets.select(tuple(config.channels), size)[keep]
-        return Block(
-            normalize(cutouts, config.normalization),
-            np.asarray(table["isReal"], dtype=bool)[keep],
-            np.asarray(table[table.colnames[0]], dtype=np.int64)[keep],
-        )
-
-
 class TrainRealBogusTask(pipeBase.PipelineTask):
     """Train a real/bogus classifier on every labelled triplet dataset of a data query.
 
     The triplets are streamed from the butler one detector dataset at a time
-    (see `lsst.meas.realbogus.training`), so the training set may be larger
+    (see `lsst.meas.realbogus.cnn.training`), so the training set may be larger
     than memory.  Class counts are checked before the first epoch.  The model
     is written as TorchScript with the metadata `RealBogusTask` needs
     (channels, size, normalization, version) to the butler, and optionally
@@ -195,12 +151,8 @@ class TrainRealBogusTask(pipeBase.PipelineTask):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if self.config.device.startswith("cuda") and not torch.cuda.is_available():
-            # At construction, so pipetask stops before it reads any data.
-            raise pexConfig.FieldValidationError(
-                TrainRealBogusConfig.device, self.config, "CUDA is not available on this machine"
-            )
-        self.config.apply_threads()
+        self.config.check_device_here()
+        set_torch_threads(self.config.numThreads)
         self._workdir = tempfile.TemporaryDirectory(prefix="realbogus_train_")
 
     def runQuantum(
@@ -209,39 +161,50 @@ class TrainRealBogusTask(pipeBase.PipelineTask):
         inputRefs: pipeBase.InputQuantizedConnection,
         outputRefs: pipeBase.OutputQuantizedConnection,
     ) -> None:
-        self.config.apply_threads(butlerQC.resources.num_cores)
+        set_torch_threads(self.config.numThreads or butlerQC.resources.num_cores)
         handles = butlerQC.get(inputRefs.triplets)
         outputs = self.run(handles, provenance=f"run {outputRefs.model.run}")
         butlerQC.put(outputs, outputRefs)
 
+    @timeMethod
     def run(self, triplets: Sequence[Any], provenance: str = "") -> pipeBase.Struct:
         """Train.
 
         Parameters
         ----------
         triplets : sequence
-            `~lsst.meas.realbogus.triplets.LabelledTriplets`, or deferred
-            handles to them.
+            `~lsst.meas.realbogus.stamps.triplets.LabelledTriplets`, or
+            deferred handles to them.
         provenance : `str`
             Where the data came from, recorded in the model.
 
         Returns
         -------
         result : `lsst.pipe.base.Struct`
-            ``model``: `~lsst.meas.realbogus.model.LoadedModel`;
+            ``model``: `~lsst.meas.realbogus.inference.model.LoadedModel`;
             ``history``: `dict` (settings, counts, per-epoch record).
 
         Raises
         ------
         ValueError
-            Before training, if there is no data or a class is missing.
+            Before training, if there is no data or a class is missing: the
+            user asked for a model, so an empty training set is an error,
+            not `~lsst.pipe.base.NoWorkFound`.
+        lsst.meas.realbogus.cnn.training.TrainingDivergedError
+            If the loss becomes NaN or infinite.
         """
         config = self.config
         if not triplets:
             raise ValueError("no realbogus_triplets datasets to train on: does the data query select any?")
-        start = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="realbogus_blocks_") as cache:
-            blocks = TripletBlocks(triplets, config)
+            blocks = TripletBlocks(
+                triplets,
+                config.channels,
+                config.normalization,
+                size=config.cutoutSize,
+                min_snr=config.minSnr,
+                drop_edge=config.dropEdge,
+            )
             result = train_classifier(
                 CachedBlocks(blocks, cache, self.log) if config.cacheBlocks else blocks,
                 architecture=config.architecture,
@@ -256,7 +219,6 @@ class TrainRealBogusTask(pipeBase.PipelineTask):
                 blocks_per_shuffle=config.blocksPerShuffle,
                 log=self.log,
             )
-        seconds = time.perf_counter() - start
         n_train = result.counts["train_real"] + result.counts["train_bogus"]
         metadata = ModelMetadata(
             version=config.modelVersion,
@@ -274,7 +236,7 @@ class TrainRealBogusTask(pipeBase.PipelineTask):
             ),
         )
         path = config.outputFile or os.path.join(self._workdir.name, f"{config.modelVersion}.pt")
-        save_model(result.module, metadata, path)
+        save_torchscript(result.module, metadata, path)
         model: LoadedModel = load_model(path, device="cpu")
         history = {
             "architecture": config.architecture,
@@ -286,17 +248,16 @@ class TrainRealBogusTask(pipeBase.PipelineTask):
             "positive_weight": result.positive_weight,
             "best_epoch": result.best_epoch,
             "val_auc": result.val_auc,
-            "seconds": seconds,
+            "seconds": result.seconds,
             "epochs": result.history,
             "model_metadata": metadata.to_json(),
         }
-        self.metadata["trainingSeconds"] = seconds
         self.metadata["bestEpoch"] = result.best_epoch
         self.metadata["validationAuc"] = result.val_auc
         self.log.info(
             "Trained %s in %.0f s: best epoch %d, validation AUC %.4f%s.",
             config.modelVersion,
-            seconds,
+            result.seconds,
             result.best_epoch,
             result.val_auc,
             f"; written to {config.outputFile}" if config.outputFile else "",

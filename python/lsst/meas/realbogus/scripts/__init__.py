@@ -1,0 +1,9 @@
+"""Command-line tools (their entry points are in ``bin.src/`` and ``pyproject.toml``).
+
+- `~lsst.meas.realbogus.scripts.make_sim_repo`: ``make_realbogus_sim_repo.py``, build a
+  simulated repository.
+- `~lsst.meas.realbogus.scripts.score_report`: ``realbogus_score_report.py``, scores against the
+  simulation's truth.
+- `~lsst.meas.realbogus.scripts.register_model`: ``register_realbogus_model.py``, store a model
+  file in a butler.
+"""

@@ -15,7 +15,8 @@ __all__ = ("main", "register_model")
 import argparse
 import sys
 
-from ..model import ModelError, load_model
+from ..butler import config_dir
+from ..inference import ModelError, load_model
 
 
 def register_model(repo: str, path: str, collection: str, dataset_type: str = "realbogus_model") -> str:
@@ -28,8 +29,8 @@ def register_model(repo: str, path: str, collection: str, dataset_type: str = "r
             storage = butler.storageClasses.getStorageClass("RealBogusModel")
         except KeyError:
             raise RuntimeError(
-                "The butler does not know the RealBogusModel storage class: put "
-                "python/lsst/meas/realbogus/configs on DAF_BUTLER_CONFIG_PATH (source setup.sh)."
+                f"The butler does not know the RealBogusModel storage class: put {config_dir()} on "
+                "DAF_BUTLER_CONFIG_PATH (source setup.sh, or setup meas_realbogus with EUPS)."
             ) from None
         butler.registry.registerDatasetType(DatasetType(dataset_type, butler.dimensions.empty, storage))
         butler.put(model, dataset_type)

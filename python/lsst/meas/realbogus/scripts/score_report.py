@@ -14,10 +14,8 @@ __all__ = ("main", "score_report")
 import argparse
 import sys
 
-import numpy as np
-
-from ..labels import label_detections
-from ..metrics import completeness_purity, roc_auc
+from ..evaluation.labels import label_table
+from ..evaluation.report import collect_scores, evaluate_scores
 
 
 def score_report(
@@ -34,92 +32,71 @@ def score_report(
 ) -> dict:
     """Compute the report; optionally draw the score distributions to ``png``.
 
+    The diaSources are labelled as ``LabelDetectionsTask`` labels them
+    (`~lsst.meas.realbogus.evaluation.labels.label_table`), and the figures
+    are those of ``EvaluateRealBogusTask``
+    (`~lsst.meas.realbogus.evaluation.report.evaluate_scores`).
+
     Returns
     -------
     report : `dict`
         ``detectors``, ``sources``, ``real``, ``bogus``, ``flagged_edge``,
         ``flagged_bad_pixels``, ``unscored``, ``auc``, ``threshold``,
-        ``completeness``, ``purity``, ``model_version``.
+        ``completeness``, ``purity``, ``model_version``, and ``metrics``
+        (everything `~lsst.meas.realbogus.evaluation.report.evaluate_scores`
+        gives).
+
+    Raises
+    ------
+    ValueError
+        If no score dataset matches, scores are not one row per diaSource,
+        or no diaSource was scored.
     """
     from lsst.daf.butler import Butler
 
-    scores, labels, flags_edge, flags_bad = [], [], [], []
-    versions = set()
     with Butler.from_config(repo, collections=collections) as butler:
-        refs = butler.query_datasets(scores_dataset, where=where, limit=None, find_first=True)
+        refs = butler.query_datasets(scores_dataset, where=where, limit=None, find_first=True, explain=False)
         if not refs:
             raise ValueError(f"no {scores_dataset} datasets in {collections} matching {where!r}")
-        for ref in refs:
-            table = butler.get(ref)
-            dia = butler.get(sources_dataset, ref.dataId)
-            truth = butler.get(truth_dataset, ref.dataId)
-            if not np.array_equal(np.asarray(table["diaSourceId"]), np.asarray(dia["diaSourceId"])):
-                raise ValueError(f"{scores_dataset} {ref.dataId}: not one row per diaSource, in order")
-            is_real = label_detections(dia, truth, radius).is_real
-            scores.append(np.asarray(table["score"], dtype=float))
-            labels.append(is_real)
-            flags_edge.append(np.asarray(table["flag_edge"]))
-            flags_bad.append(np.asarray(table["flag_badPixels"]))
-            versions.update(str(v) for v in table["modelVersion"])
-    score = np.concatenate(scores)
-    label = np.concatenate(labels)
-    scored = np.isfinite(score)
-    completeness, purity = completeness_purity(score[scored], label[scored], threshold)
+
+        def detectors():
+            for ref in refs:
+                dia = butler.get(sources_dataset, ref.dataId)
+                snr = "snr" if "snr" in dia.colnames else None  # only the S/N breakdowns need it
+                labels = label_table(dia, butler.get(truth_dataset, ref.dataId), radius, snr_column=snr)
+                yield f"{scores_dataset} {ref.dataId}", butler.get(ref), labels
+
+        scored = collect_scores(detectors())
+    if len(scored.score) == 0:
+        raise ValueError(f"no scored diaSources in the {len(refs)} {scores_dataset} datasets")
+    metrics, _ = evaluate_scores(scored.score, scored.is_real, scored.kind, scored.snr, threshold)
+    overall = metrics["overall"]
+    counts = scored.counts
     report = {
-        "detectors": len(refs),
-        "sources": int(len(score)),
-        "real": int(label.sum()),
-        "bogus": int((~label).sum()),
-        "flagged_edge": int(np.concatenate(flags_edge).sum()),
-        "flagged_bad_pixels": int(np.concatenate(flags_bad).sum()),
-        "unscored": int((~scored).sum()),
-        "auc": roc_auc(score[scored], label[scored]),
+        "detectors": counts["detectors"],
+        "sources": counts["sources"],
+        "real": counts["real"],
+        "bogus": counts["bogus"],
+        "flagged_edge": counts["flag_edge"],
+        "flagged_bad_pixels": counts["flag_badPixels"],
+        "unscored": counts["unscored"],
+        "auc": overall["auc"],
         "threshold": threshold,
-        "completeness": completeness,
-        "purity": purity,
-        "model_version": ",".join(sorted(versions)),
+        "completeness": overall["completeness"],
+        "purity": overall["purity"],
+        "model_version": ",".join(sorted(scored.versions)),
+        "metrics": metrics,
     }
     if png:
-        _plot(score[scored], label[scored], report, png)
+        from ..evaluation.plots import plot_score_distributions
+
+        title = (
+            f"model {report['model_version']}: AUC {report['auc']:.3f}, "
+            f"completeness {report['completeness']:.3f}, purity {report['purity']:.3f}"
+        )
+        figure = plot_score_distributions(scored.score, scored.is_real, threshold, title)
+        figure.savefig(png, dpi=120)
     return report
-
-
-def _plot(score: np.ndarray, label: np.ndarray, report: dict, path: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
-    bins = np.linspace(0, 1, 41)
-    ax.hist(
-        score[~label],
-        bins=bins,
-        histtype="stepfilled",
-        alpha=0.5,
-        color="tab:red",
-        label=f"bogus ({(~label).sum()})",
-    )
-    ax.hist(
-        score[label],
-        bins=bins,
-        histtype="stepfilled",
-        alpha=0.5,
-        color="tab:blue",
-        label=f"real ({label.sum()})",
-    )
-    ax.axvline(report["threshold"], color="k", ls="--", lw=1, label=f"threshold {report['threshold']:.2f}")
-    ax.set_yscale("log")
-    ax.set_xlabel("real/bogus score")
-    ax.set_ylabel("diaSources")
-    ax.set_title(
-        f"model {report['model_version']}: AUC {report['auc']:.3f}, "
-        f"completeness {report['completeness']:.3f}, purity {report['purity']:.3f}",
-        fontsize=9,
-    )
-    ax.legend()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,6 +10,7 @@ from functools import cached_property
 
 import astropy.wcs
 import numpy as np
+
 from lsst.images import Box
 from lsst.images.cameras import CameraFrameSet, Detector, DetectorAttributes, DetectorType, Orientation
 from lsst.sphgeom import ConvexPolygon, LonLat, UnitVector3d

@@ -12,6 +12,7 @@ import astropy.wcs
 import numpy as np
 from astro_metadata_translator import ObservationInfo
 from astropy.time import Time
+
 from lsst.images import (
     DifferenceImage,
     Image,

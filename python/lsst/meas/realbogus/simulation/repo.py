@@ -17,6 +17,7 @@ from pathlib import Path
 
 import yaml
 from astropy.time import Time
+
 from lsst.daf.butler import Butler, CollectionType, DatasetType, Timespan
 from lsst.pipe.base.script import register_instrument
 from lsst.utils.introspection import get_full_type_name
@@ -366,7 +367,7 @@ def build_repo(
 
 def _count_real_detections(product: DetectorVisit, radius: float = 3.0) -> int:
     """Number of diaSources that are real by the truth (within ``radius`` pixels of a real transient)."""
-    from ..labels import label_detections
+    from ..evaluation.labels import label_detections
 
     is_real = label_detections(product.dia_sources, product.truth, radius).is_real
     return int(is_real.sum())

@@ -1,0 +1,15 @@
+"""The CNN classifier: architectures registered by name, and its streaming training loop.
+
+- `~lsst.meas.realbogus.cnn.architectures`: `DiaCNN`, `VGG6`, `SmallResNet`, looked up by
+  name (`get_architecture`, `list_architectures`, `register_architecture`).
+- `~lsst.meas.realbogus.cnn.blocks`: training sets read block by block (`TripletBlocks` from
+  the butler's labelled triplets, `CachedBlocks`, `ArrayBlocks`).
+- `~lsst.meas.realbogus.cnn.training`: `train_classifier`, with a hashed validation split,
+  class weighting, augmentation and early stopping.
+
+Importing this package imports torch.
+"""
+
+from .architectures import *  # noqa: F401, F403
+from .blocks import *  # noqa: F401, F403
+from .training import *  # noqa: F401, F403

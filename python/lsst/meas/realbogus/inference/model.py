@@ -1,0 +1,161 @@
+"""Loading real/bogus models once per process, and scoring batches with them.
+
+A model is a file with its metadata inside (see
+`~lsst.meas.realbogus.inference.metadata.ModelMetadata`), read by a backend
+(`~lsst.meas.realbogus.inference.backends`; TorchScript today).  Loading
+validates the metadata, so a model can never be fed stamps of another size,
+channel order or normalization than it was trained on.
+"""
+
+from __future__ import annotations
+
+__all__ = ("DEFAULT_MODEL", "LoadedModel", "default_model_path", "load_model")
+
+import os
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+from .backends import Backend, get_backend
+from .cache import load_once
+from .devices import check_device
+from .metadata import METADATA_FILE, ModelError, ModelMetadata
+from .torchscript import TorchScriptBackend
+
+DEFAULT_MODEL = "rb_default.pt"
+"""File name of the model shipped in the package (``lsst/meas/realbogus/models/``)."""
+
+
+def default_model_path() -> str:
+    """Path of the model shipped in the package."""
+    return str(resources.files("lsst.meas.realbogus") / "models" / DEFAULT_MODEL)
+
+
+class LoadedModel:
+    """A loaded model with its metadata, ready to score stamps.
+
+    Parameters
+    ----------
+    path : `str`
+        File it was loaded from.
+    backend : `~lsst.meas.realbogus.inference.backends.Backend`
+        Its network, loaded on a device.
+    metadata : `~lsst.meas.realbogus.inference.metadata.ModelMetadata`
+        Its metadata.
+    """
+
+    def __init__(self, path: str, backend: Backend, metadata: ModelMetadata) -> None:
+        self.path = path
+        self.backend = backend
+        self.metadata = metadata
+
+    @property
+    def device(self) -> str:
+        """Device the model runs on."""
+        return self.backend.device
+
+    @property
+    def module(self) -> Any:
+        """The torch module of a TorchScript model (for gradients, e.g. saliency maps).
+
+        Raises
+        ------
+        ModelError
+            If the model's backend has no torch module.
+        """
+        if not isinstance(self.backend, TorchScriptBackend):
+            raise ModelError(f"{self.path}: a {self.backend.name} model has no torch module")
+        return self.backend.module
+
+    def check_compatible(
+        self, cutout_size: int | None = None, channels: tuple[str, ...] | None = None
+    ) -> None:
+        """Raise `ModelError` if the model does not take the given cutout size or channels."""
+        md = self.metadata
+        if cutout_size is not None and cutout_size != md.cutout_size:
+            raise ModelError(
+                f"{self.path}: model takes {md.cutout_size}x{md.cutout_size} cutouts, "
+                f"configuration asks for {cutout_size}x{cutout_size}"
+            )
+        if channels is not None and tuple(channels) != md.channels:
+            raise ModelError(
+                f"{self.path}: model takes channels {md.channels}, configuration gives {tuple(channels)}"
+            )
+
+    def predict(self, cutouts: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """Scores in [0, 1] of a model-ready batch ``(N, C, H, W)``, as float32.
+
+        The batch is what `~lsst.meas.realbogus.stamps.batch.ModelInput.cut`
+        or ``prepare`` of ``metadata.input`` makes.
+
+        Raises
+        ------
+        ModelError
+            If the stamps do not have the model's shape, or the model's
+            output is not one value per stamp.
+        """
+        md = self.metadata
+        expected = md.input.shape
+        if cutouts.ndim != 4 or tuple(cutouts.shape[1:]) != expected:
+            raise ModelError(
+                f"{self.path}: expected cutouts of shape (N, {', '.join(map(str, expected))}), "
+                f"got {cutouts.shape}"
+            )
+        n = cutouts.shape[0]
+        scores = np.empty(n, dtype=np.float32)
+        for start in range(0, n, batch_size):
+            batch = np.ascontiguousarray(cutouts[start : start + batch_size], np.float32)
+            out = self.backend.scores(batch, logit=md.output == "logit")
+            if out.shape != (len(batch),):
+                raise ModelError(
+                    f"{self.path}: model returned shape {tuple(out.shape)} for a batch of "
+                    f"{len(batch)}; expected one value per cutout"
+                )
+            scores[start : start + len(batch)] = out
+        return scores
+
+
+def load_model(path: str | os.PathLike, device: str = "cpu", backend: str = "torchscript") -> LoadedModel:
+    """Load a model file, once per process (later calls return the cached model).
+
+    The cache is keyed on the file's real path, size and modification time,
+    the device and the backend, so a replaced file is reloaded.
+
+    Parameters
+    ----------
+    path : `str` or `os.PathLike`
+        Model file.
+    device : `str`
+        ``cpu``, ``cuda`` or ``cuda:N``.
+    backend : `str`
+        Name of the backend that reads the file
+        (`~lsst.meas.realbogus.inference.backends.list_backends`).
+
+    Raises
+    ------
+    ModelError
+        If the file does not exist, cannot be read by the backend, has no or
+        invalid metadata, or the device is not available; the message names
+        the file.
+    """
+
+    def load(real_path: str) -> LoadedModel:
+        try:
+            check_device(device)
+            backend_class = get_backend(backend)
+        except ValueError as err:
+            raise ModelError(f"{real_path}: {err}") from None
+        network, record = backend_class.load(real_path, device)
+        if not record:
+            raise ModelError(
+                f"{real_path} has no {METADATA_FILE} metadata record; it was not saved by "
+                "lsst.meas.realbogus.inference (save_torchscript)"
+            )
+        try:
+            metadata = ModelMetadata.from_json(record)
+        except ModelError as err:
+            raise ModelError(f"{real_path}: {err}") from None
+        return LoadedModel(real_path, network, metadata)
+
+    return load_once(path, ("model", device, backend), load)

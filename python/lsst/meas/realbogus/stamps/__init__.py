@@ -1,0 +1,18 @@
+"""Stamps: cutting them out of images, normalizing them, storing labelled triplets, and making
+the model-ready batch.
+
+- `~lsst.meas.realbogus.stamps.cutouts`: cutouts around positions in one pass over each image
+  (with its C copy loop, ``_cutcopy.c``), edge, NaN and mask handling.
+- `~lsst.meas.realbogus.stamps.normalization`: per-stamp normalizations by name.
+- `~lsst.meas.realbogus.stamps.batch`: `ModelInput`, the one path from images or stamps to a
+  model's input (channels in its order, its size, its normalization).
+- `~lsst.meas.realbogus.stamps.triplets`: labelled template/science/difference triplets, the
+  unit of a training set.
+
+Nothing here imports torch.
+"""
+
+from .batch import *  # noqa: F401, F403
+from .cutouts import *  # noqa: F401, F403
+from .normalization import NORMALIZATIONS, normalize  # noqa: F401
+from .triplets import *  # noqa: F401, F403

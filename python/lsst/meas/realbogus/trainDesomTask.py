@@ -1,0 +1,532 @@
+"""TrainDesomTask: train a DESOM on labelled triplets, label its prototypes, and draw its figures."""
+
+from __future__ import annotations
+
+__all__ = ("TrainDesomConfig", "TrainDesomConnections", "TrainDesomTask")
+
+import os
+import tempfile
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+import lsst.pex.config as pexConfig
+import lsst.pipe.base as pipeBase
+import lsst.pipe.base.connectionTypes as cT
+from lsst.utils.timer import timeMethod
+
+from .cnn.blocks import CachedBlocks, TripletBlocks
+from .cnn.training import validation_rows
+from .desom import plots as desom_plots
+from .desom.autoencoder import get_autoencoder_class
+from .desom.labelling import PrototypeLabels, apply_edits, label_by_ratio, label_by_scores, prototype_counts
+from .desom.labelling import read_edits as read_label_edits
+from .desom.model import DesomMetadata, LoadedDesom, load_desom
+from .desom.network import DesomNetwork, save_desom
+from .desom.som import u_matrix
+from .desom.stacking import fit_stacker, stacking_features
+from .desom.training import train_desom
+from .evaluation.metrics import score_curves
+from .inference import LoadedModel, load_model, set_torch_threads
+from .sharedConfig import ModelSourceMixin, TorchDeviceMixin
+from .sharedConnections import DesomConnections, ModelConnections, TripletTrainingConnections, connect_to
+from .stamps import CHANNELS, NORMALIZATIONS, ModelInput, dihedral_views
+
+
+def _plot(name: str, what: str) -> cT.Output:
+    return cT.Output(
+        doc=f"{what} (PNG).", name=f"realbogus_desom_{name}_plot", storageClass="Plot", dimensions=()
+    )
+
+
+class TrainDesomConnections(TripletTrainingConnections, ModelConnections, dimensions=()):
+    """Every labelled triplet dataset of the data query (and the CNN, if in the butler) in; a DESOM out."""
+
+    desom = connect_to(cT.Output, DesomConnections.desom, "The trained DESOM, with its metadata.")
+    desomLabels = connect_to(
+        cT.Output, DesomConnections.desomLabels, "Real/bogus labelling of its prototypes (YAML; editable)."
+    )
+    history = cT.Output(
+        doc="Training record: settings, losses, quantization and topographic errors, labelling summary.",
+        name="realbogus_desom_history",
+        storageClass="StructuredDataDict",
+        dimensions=(),
+    )
+    mapPlot = _plot("map", "The decoded prototypes on the map, real ones framed (seed 000 fig. 9)")
+    reconstructionPlot = _plot("reconstruction", "Thumbnails beside their decoded prototypes (fig. 10)")
+    ratioPlot = _plot("ratio", "Real-to-bogus ratio of each prototype (fig. 11)")
+    rocPlot = _plot("roc", "ROC of switching prototypes off, beside the classifier's (fig. 12)")
+    uMatrixPlot = _plot("umatrix", "U-matrix of the map")
+    scorePlot = _plot("score", "The classifier's median score on each prototype")
+
+    def __init__(self, *, config: TrainDesomConfig | None = None) -> None:
+        super().__init__(config=config)
+        if config is None or not config.useClassifier:
+            for name in ("model", "rocPlot", "scorePlot"):
+                if name in self.allConnections:
+                    delattr(self, name)
+
+
+class TrainDesomConfig(
+    ModelSourceMixin, TorchDeviceMixin, pipeBase.PipelineTaskConfig, pipelineConnections=TrainDesomConnections
+):
+    """Configuration of `TrainDesomTask` (defaults: seed 000's Table 1 and section 4.2)."""
+
+    architecture = pexConfig.Field[str](
+        doc="Autoencoder, a name of lsst.meas.realbogus.desom.autoencoder.list_autoencoders(): table1 (seed "
+        "000's Table 1), or one added with register_autoencoder (checked when the config is validated).",
+        default="table1",
+    )
+    channels = pexConfig.ListField[str](
+        doc="Thumbnail channels: ['difference'] (the seed's), or the triplet ['template', 'science', "
+        "'difference'].",
+        default=["difference"],
+    )
+    thumbnailSize = pexConfig.Field[int](
+        doc="Thumbnail size (the triplets are centre-cropped to it), a multiple of 8.",
+        default=32,
+        check=lambda n: n >= 24 and n % 8 == 0,
+    )
+    normalization = pexConfig.ChoiceField[str](
+        doc="Thumbnail normalization (mong_eq9: the seed's eq. 9).",
+        default="mong_eq9",
+        allowed={name: "see lsst.meas.realbogus.stamps.normalization" for name in NORMALIZATIONS},
+    )
+    latentSize = pexConfig.Field[int](doc="Length of the latent vectors.", default=120, check=lambda n: n > 0)
+    mapRows = pexConfig.Field[int](doc="Rows of the map.", default=30, check=lambda n: n > 0)
+    mapCols = pexConfig.Field[int](doc="Columns of the map.", default=30, check=lambda n: n > 0)
+    trainingMode = pexConfig.ChoiceField[str](
+        doc="How the autoencoder and the map are trained.",
+        default="separate",
+        allowed={
+            "separate": "the autoencoder alone, then the map on its frozen latent vectors (seed 000's best)",
+            "combined": "jointly, on L_rec + gamma L_som (Forest et al. 2019; seed 002)",
+        },
+    )
+    autoencoderEpochs = pexConfig.Field[int](
+        doc="Epochs of the autoencoder alone (combined mode: before the joint epochs; may be 0).",
+        default=20,
+        check=lambda n: n >= 0,
+    )
+    somEpochs = pexConfig.Field[int](
+        doc="Epochs of the batch SOM (separate mode).", default=30, check=lambda n: n > 0
+    )
+    combinedEpochs = pexConfig.Field[int](
+        doc="Joint epochs (combined mode).", default=10, check=lambda n: n > 0
+    )
+    gamma = pexConfig.Field[float](
+        doc="Weight of the SOM loss in combined mode (seed 002: 0.0075).",
+        default=0.0075,
+        check=lambda g: g >= 0,
+    )
+    tMax = pexConfig.Field[float](doc="First temperature of the neighbourhood kernel.", default=10.0)
+    tMin = pexConfig.Field[float](doc="Last temperature of the neighbourhood kernel.", default=0.01)
+    batchSize = pexConfig.Field[int](doc="Minibatch size.", default=256, check=lambda n: n > 0)
+    learningRate = pexConfig.Field[float](doc="Adam learning rate.", default=1e-3, check=lambda r: r > 0)
+    seed = pexConfig.Field[int](doc="Seed of the initialization and the order.", default=1)
+    blocksPerShuffle = pexConfig.Field[int](
+        doc="Detector datasets whose thumbnails are shuffled together.", default=16, check=lambda n: n > 0
+    )
+    augment = pexConfig.Field[bool](
+        doc="Use the thumbnails' 8 flips and 90-degree rotations: the autoencoder sees each thumbnail "
+        "turned at random, the map is trained on all 8 views, and the prototypes are labelled from all 8 "
+        "(8 times the statistics per prototype). The prototype labelling then generalizes to another tract "
+        "(see desom.rst).",
+        default=True,
+    )
+    cacheBlocks = pexConfig.Field[bool](
+        doc="Keep each dataset's thumbnails in a temporary directory once read (see TrainRealBogusConfig).",
+        default=True,
+    )
+    minSnr = pexConfig.Field[float](
+        doc="Train only on triplets with absolute S/N above this (0: all).",
+        default=0.0,
+        check=lambda s: s >= 0,
+    )
+    excludeKinds = pexConfig.ListField[str](
+        doc="Withhold these detection kinds from training (and labelling), e.g. ['streak'], to see how the "
+        "DESOM flags a pattern it never saw.",
+        default=[],
+    )
+    labellingMethod = pexConfig.ChoiceField[str](
+        doc="How the prototypes are labelled real or bogus.",
+        default="scores",
+        allowed={
+            "ratio": "P(real | PV) / P(bogus | PV) >= ratioThreshold, from the triplets' labels",
+            "scores": "PVs ordered by the scorePercentile of the classifier's scores, switched off one by "
+            "one until the FPR on the triplets is at most targetFpr (seed 000 section 4.2)",
+        },
+    )
+    ratioThreshold = pexConfig.Field[float](doc="Threshold of the 'ratio' labelling.", default=1.0)
+    scorePercentile = pexConfig.Field[float](
+        doc="Percentile of the members' classifier scores that orders the PVs ('scores' labelling).",
+        default=99.0,
+        check=lambda p: 0 <= p <= 100,
+    )
+    targetFpr = pexConfig.Field[float](
+        doc="False-positive rate the 'scores' labelling must meet.", default=0.01, check=lambda f: 0 < f < 1
+    )
+    editsFile = pexConfig.Field[str](
+        doc="YAML file of hand edits applied on top of the labelling (model_version, add, remove: lists of "
+        "[row, column]); empty: none.",
+        default="",
+    )
+    useClassifier = pexConfig.Field[bool](
+        doc="Score the triplets with the CNN (modelSource/modelFile): needed by the 'scores' labelling, "
+        "the stacked score and the score plots.",
+        default=True,
+    )
+    stackerValidationFraction = pexConfig.Field[float](
+        doc="The stacked score is fitted on the CNN's validation rows, chosen as TrainRealBogusTask chose "
+        "them: set this and stackerSeed to its validationFraction and seed.",
+        default=0.15,
+        check=lambda f: 0 < f < 1,
+    )
+    stackerSeed = pexConfig.Field[int](
+        doc="TrainRealBogusTask's seed (see stackerValidationFraction).", default=1
+    )
+    modelVersion = pexConfig.Field[str](
+        doc="Version written in the DESOM and its labelling (1 to 7 characters).",
+        default="desom01",
+        check=lambda v: 0 < len(v) <= 7,
+    )
+    outputFile = pexConfig.Field[str](
+        doc="Also write the DESOM to this file; empty: only to the butler.", default=""
+    )
+    labelsFile = pexConfig.Field[str](
+        doc="Also write the prototype labelling to this YAML file; empty: only to the butler.", default=""
+    )
+    outputDir = pexConfig.Field[str](
+        doc="Also write the plots as PNG files here; empty: only to the butler.", default=""
+    )
+
+    def validate(self) -> None:
+        super().validate()
+        try:
+            get_autoencoder_class(self.architecture)
+        except ValueError as err:
+            raise pexConfig.FieldValidationError(TrainDesomConfig.architecture, self, str(err)) from None
+        try:
+            ModelInput(self.channels, self.thumbnailSize, self.normalization)
+        except ValueError as err:
+            raise pexConfig.FieldValidationError(TrainDesomConfig.channels, self, str(err)) from None
+        if not 0 < self.tMin <= self.tMax:
+            raise pexConfig.FieldValidationError(
+                TrainDesomConfig.tMin, self, f"must satisfy 0 < tMin <= tMax, got {self.tMin} and {self.tMax}"
+            )
+        if self.trainingMode == "separate" and self.autoencoderEpochs < 1:
+            raise pexConfig.FieldValidationError(
+                TrainDesomConfig.autoencoderEpochs, self, "the separate mode needs at least one epoch"
+            )
+        if self.labellingMethod == "scores" and not self.useClassifier:
+            raise pexConfig.FieldValidationError(
+                TrainDesomConfig.labellingMethod, self, "the 'scores' labelling needs useClassifier"
+            )
+        for field, value in (
+            (TrainDesomConfig.outputFile, self.outputFile),
+            (TrainDesomConfig.labelsFile, self.labelsFile),
+        ):
+            if value and not os.path.isdir(os.path.dirname(os.path.abspath(value))):
+                raise pexConfig.FieldValidationError(field, self, f"directory of {value} does not exist")
+        if self.editsFile and not os.path.isfile(self.editsFile):
+            raise pexConfig.FieldValidationError(
+                TrainDesomConfig.editsFile, self, f"{self.editsFile} does not exist"
+            )
+
+
+class TrainDesomTask(pipeBase.PipelineTask):
+    """Train a DESOM on labelled triplets, label its prototypes, and fit the stacked score.
+
+    Thumbnails are the triplets' channels of ``channels``, centre-cropped
+    to ``thumbnailSize`` and normalized (the one path of
+    `~lsst.meas.realbogus.stamps.batch.ModelInput`), streamed from the
+    butler as the CNN's training streams them.  The autoencoder and the map
+    are trained as ``trainingMode`` says (`lsst.meas.realbogus.desom.training`);
+    every triplet is then placed on the map, and the prototypes are labelled
+    from the triplets' labels or from the CNN's scores
+    (`lsst.meas.realbogus.desom.labelling`), with ``editsFile`` on top.  With
+    the CNN, a stacked score (`lsst.meas.realbogus.desom.stacking`) is fitted
+    on the CNN's validation rows and kept in the labelling.
+    """
+
+    ConfigClass = TrainDesomConfig
+    _DefaultName = "trainDesom"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.config.check_device_here()
+        set_torch_threads(self.config.numThreads)
+        self.model: LoadedModel | None = None
+        if self.config.useClassifier and self.config.modelSource == "file":
+            self.model = load_model(self.config.resolved_model_file())
+        self._workdir = tempfile.TemporaryDirectory(prefix="realbogus_desom_")
+
+    def runQuantum(
+        self,
+        butlerQC: pipeBase.QuantumContext,
+        inputRefs: pipeBase.InputQuantizedConnection,
+        outputRefs: pipeBase.OutputQuantizedConnection,
+    ) -> None:
+        set_torch_threads(self.config.numThreads or butlerQC.resources.num_cores)
+        if self.config.useClassifier and self.config.modelSource == "butler":
+            self.model = butlerQC.get(inputRefs.model)
+        outputs = self.run(butlerQC.get(inputRefs.triplets), provenance=f"run {outputRefs.desom.run}")
+        butlerQC.put(outputs, outputRefs)
+
+    @timeMethod
+    def run(self, triplets: Sequence[Any], provenance: str = "") -> pipeBase.Struct:
+        """Train, label and draw.
+
+        Parameters
+        ----------
+        triplets : sequence
+            `~lsst.meas.realbogus.stamps.triplets.LabelledTriplets`, or
+            deferred handles to them.
+        provenance : `str`
+            Where the data came from, recorded in the DESOM.
+
+        Returns
+        -------
+        result : `lsst.pipe.base.Struct`
+            ``desom`` (`~lsst.meas.realbogus.desom.model.LoadedDesom`),
+            ``desomLabels`` (`dict`, a
+            `~lsst.meas.realbogus.desom.labelling.PrototypeLabels`),
+            ``history`` (`dict`) and the figures.
+
+        Raises
+        ------
+        ValueError
+            If there is no data, or the edits do not fit the map.
+        """
+        config = self.config
+        if not triplets:
+            raise ValueError("no realbogus_triplets datasets to train on: does the data query select any?")
+        if config.useClassifier and self.model is None:
+            raise RuntimeError("No classifier: with modelSource='butler', set task.model before run().")
+        thumbnails = ModelInput(config.channels, config.thumbnailSize, config.normalization)
+        blocks = TripletBlocks(
+            triplets,
+            thumbnails.channels,
+            thumbnails.normalization,
+            size=thumbnails.size,
+            min_snr=config.minSnr,
+            exclude_kinds=config.excludeKinds,
+        )
+        with tempfile.TemporaryDirectory(prefix="realbogus_desom_blocks_") as cache:
+            source = CachedBlocks(blocks, cache, self.log) if config.cacheBlocks else blocks
+            result = train_desom(
+                source,
+                architecture=config.architecture,
+                latent_size=config.latentSize,
+                map_shape=(config.mapRows, config.mapCols),
+                mode=config.trainingMode,
+                autoencoder_epochs=config.autoencoderEpochs,
+                som_epochs=config.somEpochs,
+                combined_epochs=config.combinedEpochs,
+                gamma=config.gamma,
+                t_max=config.tMax,
+                t_min=config.tMin,
+                batch_size=config.batchSize,
+                learning_rate=config.learningRate,
+                seed=config.seed,
+                device=config.device,
+                blocks_per_shuffle=config.blocksPerShuffle,
+                augment=config.augment,
+                log=self.log,
+            )
+        metadata = DesomMetadata(
+            version=config.modelVersion,
+            thumbnail_size=thumbnails.size,
+            channels=thumbnails.channels,
+            normalization=thumbnails.normalization,
+            latent_size=config.latentSize,
+            map_rows=config.mapRows,
+            map_cols=config.mapCols,
+            architecture=config.architecture,
+            training_mode=config.trainingMode,
+            distance_percentiles=result.distance_percentiles,
+            provenance=(
+                f"TrainDesomTask {config.architecture} {config.trainingMode} on {result.count} thumbnails "
+                f"of {len(triplets)} detector-visits{', ' + provenance if provenance else ''}; "
+                f"seed {config.seed}"
+                f"{'; without ' + ', '.join(config.excludeKinds) if config.excludeKinds else ''}"
+            ),
+        )
+        path = config.outputFile or os.path.join(self._workdir.name, f"{config.modelVersion}.pt")
+        save_desom(
+            DesomNetwork(result.autoencoder.encoder, result.autoencoder.decoder, result.som.prototypes),
+            metadata,
+            path,
+        )
+        desom = load_desom(path, device=config.device)
+        placed = self._place(blocks, desom)
+        labels, summary, curves = self._label(desom, placed)
+        if config.labelsFile:
+            labels.write(config.labelsFile)
+        history = {
+            "settings": {k: v for k, v in config.toDict().items() if k != "connections"},
+            "count": result.count,
+            "quantization_error": result.quantization_error,
+            "topographic_error": result.topographic_error,
+            "distance_percentiles": result.distance_percentiles,
+            "seconds": result.seconds,
+            "training": result.history,
+            "labelling": summary,
+            "metadata": metadata.to_json(),
+        }
+        self.metadata["quantizationError"] = result.quantization_error
+        self.metadata["topographicError"] = result.topographic_error
+        self.metadata["realPrototypes"] = int(labels.real.sum())
+        figures = self._figures(desom, result, labels, placed, curves)
+        if config.outputDir:
+            os.makedirs(config.outputDir, exist_ok=True)
+            for name, figure in figures.items():
+                figure.savefig(
+                    os.path.join(config.outputDir, f"desom_{name.removesuffix('Plot')}.png"), dpi=100
+                )
+        self.log.info(
+            "DESOM %s: %d of %d prototypes labelled real (%s); training triplets: MDR %.4f at FPR %.4f.",
+            config.modelVersion,
+            labels.real.sum(),
+            labels.real.size,
+            labels.method,
+            summary["mdr"],
+            summary["fpr"],
+        )
+        return pipeBase.Struct(desom=desom, desomLabels=labels.to_dict(), history=history, **figures)
+
+    def _place(self, blocks: TripletBlocks, desom: LoadedDesom) -> dict[str, np.ndarray]:
+        """Every kept triplet on the map (all 8 views with ``augment``).
+
+        Per placed view: PV, distance, label, kind, key, the CNN score of the
+        triplet, and ``view`` (0 for the triplet as it is); and ``sample``, a
+        few thumbnails for the figures.
+        """
+        names = ("pv", "distance", "is_real", "kind", "key", "score", "view")
+        parts: dict[str, list] = {k: [] for k in names}
+        sample: list[np.ndarray] = []
+        cnn = self.model
+        for i in range(len(blocks)):
+            triplets = blocks.triplets(i)
+            keep = blocks.rows(triplets)
+            stamps = triplets.cutouts[keep]
+            table = triplets.table[keep]
+            batch = desom.metadata.input.prepare(stamps, CHANNELS)
+            score = cnn.predict(cnn.metadata.input.prepare(stamps, CHANNELS)) if cnn is not None else None
+            views = dihedral_views(batch) if self.config.augment else [batch]
+            for number, view in enumerate(views):
+                pv, distance = desom.assign(view)
+                parts["pv"].append(pv)
+                parts["distance"].append(distance)
+                parts["is_real"].append(np.asarray(table["isReal"], dtype=bool))
+                parts["kind"].append(np.asarray(table["kind"]).astype(str))
+                parts["key"].append(np.asarray(table[table.colnames[0]], dtype=np.int64))
+                parts["view"].append(np.full(len(pv), number, dtype=np.int8))
+                if score is not None:
+                    parts["score"].append(score)
+            if sum(len(s) for s in sample) < 8:
+                sample.append(batch[:8])
+        placed = {k: np.concatenate(v) for k, v in parts.items() if v}
+        placed["sample"] = np.concatenate(sample)[:8]
+        return placed
+
+    def _label(self, desom: LoadedDesom, placed: dict) -> tuple[PrototypeLabels, dict, dict]:
+        """Label the prototypes as configured, apply the edits, fit the stacked score."""
+        config = self.config
+        md = desom.metadata
+        k = md.map_rows * md.map_cols
+        pv, is_real = placed["pv"], placed["is_real"]
+        n_real, n_bogus = prototype_counts(pv, is_real, k)
+        curves = {}
+        if config.labellingMethod == "ratio":
+            real, _ = label_by_ratio(pv, is_real, k, config.ratioThreshold)
+            parameters = {"ratio_threshold": config.ratioThreshold}
+        else:
+            real, curve, step = label_by_scores(
+                pv, placed["score"], is_real, k, config.scorePercentile, config.targetFpr
+            )
+            curves[f"p{config.scorePercentile:g}"] = curve
+            parameters = {
+                "score_percentile": config.scorePercentile,
+                "target_fpr": config.targetFpr,
+                "switched_off": step,
+                "classifier": self.model.metadata.version,
+            }
+        edits: dict = {}
+        if config.editsFile:
+            edits = read_label_edits(config.editsFile)
+            real = apply_edits(real, edits, md.map_shape, md.version, where=config.editsFile)
+        stacker: dict = {}
+        if self.model is not None:
+            # The CNN's validation rows, each triplet as it is (view 0).
+            validation = validation_rows(placed["key"], config.stackerValidationFraction, config.stackerSeed)
+            validation &= placed["view"] == 0
+            fraction = PrototypeLabels(
+                md.version, md.map_shape, real, n_real=n_real, n_bogus=n_bogus
+            ).real_fraction
+            features = stacking_features(
+                placed["score"], fraction[pv], placed["distance"], float(is_real.mean())
+            )
+            try:
+                stacker = fit_stacker(features[validation], is_real[validation])
+            except ValueError as err:
+                self.log.warning("No stacked score: %s.", err)
+        labels = PrototypeLabels(
+            model_version=md.version,
+            map_shape=md.map_shape,
+            real=real,
+            method=config.labellingMethod,
+            parameters=parameters,
+            n_real=n_real,
+            n_bogus=n_bogus,
+            edits={key: edits[key] for key in ("add", "remove") if key in edits},
+            stacker=stacker,
+        )
+        selected = real[pv]
+        # The selection's rates on the triplets (all their views with augment).
+        summary = {
+            "real_prototypes": int(real.sum()),
+            "fpr": float(np.mean(selected[~is_real])) if (~is_real).any() else float("nan"),
+            "mdr": float(np.mean(~selected[is_real])) if is_real.any() else float("nan"),
+            "stacked_score": bool(stacker),
+        }
+        return labels, summary, curves
+
+    def _figures(
+        self, desom: LoadedDesom, result: Any, labels: PrototypeLabels, placed: dict, curves: dict
+    ) -> dict:
+        md = desom.metadata
+        shape = md.map_shape
+        decoded = desom.decoded_prototypes()
+        sample = placed["sample"]
+        sample_pv, sample_distance = desom.assign(sample)
+        captions = [
+            f"PV {divmod(int(p), md.map_cols)}\nd={d:.2f}" for p, d in zip(sample_pv, sample_distance)
+        ]
+        figures = {
+            "mapPlot": desom_plots.plot_decoded_map(decoded, shape, labels.real),
+            "reconstructionPlot": desom_plots.plot_reconstructions(sample, decoded[sample_pv], captions),
+            "ratioPlot": desom_plots.plot_ratio_map(labels.n_real, labels.n_bogus, shape),
+            "uMatrixPlot": desom_plots.plot_u_matrix(u_matrix(result.som)),
+        }
+        if self.config.useClassifier:
+            pv, score, is_real = placed["pv"], placed["score"], placed["is_real"]
+            k = shape[0] * shape[1]
+            median = np.full(k, np.nan)
+            for p in np.unique(pv):
+                median[p] = np.median(score[pv == p])
+            counts = np.bincount(pv, minlength=k)
+            figures["scorePlot"] = desom_plots.plot_per_prototype(
+                median, counts, shape, "median classifier score", "classifier's median score per PV"
+            )
+            for percentile in (50.0, 90.0, 99.0):
+                name = f"p{percentile:g}"
+                if name not in curves:
+                    curves[name] = label_by_scores(pv, score, is_real, k, percentile, self.config.targetFpr)[
+                        1
+                    ]
+            figures["rocPlot"] = desom_plots.plot_switch_off_roc(
+                curves, score_curves(score, is_real), self.config.targetFpr
+            )
+        return figures

@@ -1,0 +1,54 @@
+"""BuildTrainingSetTask: labelled raw triplets cut as RealBogusTask cuts them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from lsst.meas.realbogus import BuildTrainingSetConfig, BuildTrainingSetTask, LabelDetectionsTask
+from lsst.meas.realbogus.stamps import CHANNELS, cut_images
+from lsst.pipe.base import NoWorkFound
+
+
+@pytest.fixture(scope="module")
+def labelled(detector_visit, detector_inputs):
+    product, _ = detector_visit
+    labels = LabelDetectionsTask().run(product.dia_sources, product.truth).labels
+    return {**detector_inputs, "labels": labels}
+
+
+def test_triplets_are_the_raw_cutouts_with_labels(labelled):
+    triplets = BuildTrainingSetTask().run(**labelled).triplets
+    dia, labels = labelled["diaSources"], labelled["labels"]
+    assert len(triplets) == len(dia) and triplets.size == 51
+    images = {k: labelled[k] for k in CHANNELS}
+    raw = cut_images(
+        images, CHANNELS, dia["x"], dia["y"], 51, bad_mask_planes=["NO_DATA", "SATURATED", "BAD"]
+    )
+    np.testing.assert_array_equal(triplets.cutouts, raw.data)
+    assert triplets.table["isReal"].tolist() == labels["isReal"].tolist()
+    assert triplets.table["flag_edge"].tolist() == raw.off_image.tolist()
+
+
+def test_cuts(labelled):
+    config = BuildTrainingSetConfig()
+    config.minSnr = 8.0
+    config.keepEdge = False
+    triplets = BuildTrainingSetTask(config=config).run(**labelled).triplets
+    assert np.all(np.abs(triplets.table["snr"]) > 8.0) and not triplets.table["flag_edge"].any()
+    assert 0 < len(triplets) < len(labelled["diaSources"])
+
+
+def test_nothing_to_keep_is_no_work(labelled):
+    with pytest.raises(NoWorkFound, match="no triplets to keep of 0 diaSources"):
+        BuildTrainingSetTask().run(
+            **{**labelled, "diaSources": labelled["diaSources"][:0], "labels": labelled["labels"][:0]}
+        )
+    config = BuildTrainingSetConfig()
+    config.minSnr = 1e9
+    with pytest.raises(NoWorkFound, match=r"of 25 diaSources \(minSnr=1000000000.0"):
+        BuildTrainingSetTask(config=config).run(**labelled)
+
+
+def test_labels_of_other_sources_are_refused(labelled):
+    with pytest.raises(ValueError, match="labels do not match the diaSources"):
+        BuildTrainingSetTask().run(**{**labelled, "labels": labelled["labels"][::-1]})

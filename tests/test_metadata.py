@@ -1,0 +1,37 @@
+"""ModelMetadata: the record inside every model file, and the model input it describes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from lsst.meas.realbogus.inference import ModelError, ModelMetadata
+from lsst.meas.realbogus.stamps import ModelInput
+
+
+def test_json_round_trip_and_input():
+    md = ModelMetadata("v1", 33, ["difference", "science"], "l2", architecture="vgg6", threshold=0.3)
+    assert md.channels == ("difference", "science")
+    assert ModelMetadata.from_json(md.to_json()) == md
+    assert md.input == ModelInput(("difference", "science"), 33, "l2")
+    assert md.input.shape == (2, 33, 33)
+
+
+def test_every_problem_is_listed():
+    with pytest.raises(ModelError) as info:
+        ModelMetadata("versiontoolong", 2, ("sky",), "zscale", output="softmax", threshold=2.0)
+    for word in ("version", "cutout_size", "channels", "normalization", "output", "threshold"):
+        assert word in str(info.value)
+
+
+def test_bad_records():
+    with pytest.raises(ModelError, match="lacks"):
+        ModelMetadata.from_json(json.dumps({"version": "x"}))
+    with pytest.raises(ModelError, match="not valid JSON"):
+        ModelMetadata.from_json("{")
+    with pytest.raises(ModelError, match="JSON object"):
+        ModelMetadata.from_json("[1]")
+    record = json.loads(ModelMetadata("v", 21, ("science",), "none").to_json())
+    record["schema_version"] = 99
+    with pytest.raises(ModelError, match="schema 99 is newer"):
+        ModelMetadata.from_json(json.dumps(record))

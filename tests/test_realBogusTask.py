@@ -1,0 +1,201 @@
+"""RealBogusTask: run() on in-memory images (rows, flags, bad input) and through pipetask."""
+
+from __future__ import annotations
+
+import shutil
+
+import astropy.table
+import numpy as np
+import pytest
+import torch
+from lsst.daf.butler import Butler
+from lsst.images import Box
+from lsst.meas.realbogus import RealBogusConfig, RealBogusTask
+from lsst.meas.realbogus.cnn import DiaCNN
+from lsst.meas.realbogus.inference import ModelError, ModelMetadata, save_torchscript
+from lsst.pex.config import FieldValidationError
+
+CHANNELS = ("template", "science", "difference")
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory):
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("models") / "rb.pt"
+    md = ModelMetadata(version="tst0001", cutout_size=51, channels=CHANNELS, normalization="robust")
+    save_torchscript(DiaCNN(3, 51).eval(), md, path)
+    return path
+
+
+def make_task(model_file, **overrides):
+    config = RealBogusConfig()
+    config.modelFile = str(model_file)
+    for key, value in overrides.items():
+        setattr(config, key, value)
+    config.validate()
+    return RealBogusTask(config=config)
+
+
+def test_one_row_per_source_in_order(model_file, detector_inputs):
+    task = make_task(model_file)
+    scores = task.run(**detector_inputs).scores
+    dia = detector_inputs["diaSources"]
+    assert len(dia) > 5
+    assert np.array_equal(scores["diaSourceId"], dia["diaSourceId"])
+    assert scores["score"].dtype == np.float32
+    assert np.all((scores["score"] >= 0) & (scores["score"] <= 1))
+    assert set(scores["modelVersion"]) == {"tst0001"}
+    for column in ("flag_edge", "flag_badPixels", "flag_noScore"):
+        assert scores[column].dtype == bool
+    # Deterministic.
+    assert np.array_equal(task.run(**detector_inputs).scores["score"], scores["score"])
+    # Timed by @timeMethod; the counts are in the task metadata.
+    assert "runStartCpuTime" in task.metadata and "runEndCpuTime" in task.metadata
+    assert task.metadata["numSources"] == len(dia)
+
+
+def test_scores_are_the_model_on_its_batch(model_file, detector_inputs):
+    """The task scores exactly the batch that the model's ModelInput cuts (the one path)."""
+    task = make_task(model_file)
+    dia = detector_inputs["diaSources"]
+    images = {k: detector_inputs[k] for k in ("science", "template", "difference")}
+    batch = task.model.metadata.input.cut(
+        images, dia["x"], dia["y"], bad_mask_planes=task.config.badMaskPlanes
+    )
+    expected = task.model.predict(batch.data)
+    assert np.array_equal(task.run(**detector_inputs).scores["score"], expected)
+
+
+def test_shuffled_input_keeps_its_order(model_file, detector_inputs):
+    task = make_task(model_file)
+    dia = detector_inputs["diaSources"]
+    order = np.random.default_rng(0).permutation(len(dia))
+    shuffled = task.run(**{**detector_inputs, "diaSources": dia[order]}).scores
+    original = task.run(**detector_inputs).scores
+    assert np.array_equal(shuffled["diaSourceId"], dia["diaSourceId"][order])
+    assert np.allclose(shuffled["score"], original["score"][order], atol=1e-6)
+
+
+def test_empty_catalog_gives_an_empty_table(model_file, detector_inputs):
+    empty = detector_inputs["diaSources"][:0]
+    scores = make_task(model_file).run(**{**detector_inputs, "diaSources": empty}).scores
+    assert len(scores) == 0
+    assert {"diaSourceId", "score", "flag_edge", "flag_badPixels", "flag_noScore", "modelVersion"} <= set(
+        scores.colnames
+    )
+
+
+def test_edge_and_off_image_sources_are_flagged_and_scored(model_file, detector_inputs):
+    dia = detector_inputs["diaSources"][:5].copy()
+    size = detector_inputs["science"].bbox.x.size
+    dia["x"] = [0.0, size - 1.0, size + 40.0, size / 2, 1e300]
+    dia["y"] = [size / 2, size / 2, size / 2, np.nan, 1e300]
+    scores = make_task(model_file).run(**{**detector_inputs, "diaSources": dia}).scores
+    assert scores["flag_edge"].tolist() == [True] * 5
+    assert np.all(np.isfinite(scores["score"][[0, 1, 2, 4]]))
+    assert scores["flag_badPixels"].tolist() == [True, True, True, True, True]
+    assert scores["flag_noScore"].tolist() == [False, False, False, True, False]
+    assert np.isnan(scores["score"][3])
+
+
+def test_nan_and_masked_pixels_are_flagged(model_file, detector_inputs):
+    dia = detector_inputs["diaSources"]
+    x, y = int(round(dia["x"][0])), int(round(dia["y"][0]))
+    science = detector_inputs["science"].copy()
+    science.image.array[y - 10 : y + 10, x - 10 : x + 10] = np.nan
+    difference = detector_inputs["difference"].copy()
+    bad = np.zeros(difference.image.array.shape, bool)
+    bad[: y - 20, :] = True
+    difference.mask.set("NO_DATA", bad)
+    scores = (
+        make_task(model_file).run(**{**detector_inputs, "science": science, "difference": difference}).scores
+    )
+    assert scores["flag_badPixels"][0]
+    assert scores["badPixelFraction"][0] >= 400 / 51**2
+    assert np.all(np.isfinite(scores["score"]))
+
+
+def test_misspelt_mask_plane_is_an_error(model_file, detector_inputs):
+    with pytest.raises(ValueError, match=r"bad mask planes \['SATURATD'\] are in none of the images"):
+        make_task(model_file, badMaskPlanes=["NO_DATA", "SATURATD"]).run(**detector_inputs)
+
+
+def test_images_on_different_grids_are_an_error(model_file, detector_inputs):
+    template = detector_inputs["template"][Box.factory[0:200, 0:200]]
+    with pytest.raises(ValueError, match="template image bbox"):
+        make_task(model_file).run(**{**detector_inputs, "template": template})
+
+
+def test_missing_column_is_an_error(model_file, detector_inputs):
+    dia = astropy.table.Table(detector_inputs["diaSources"])
+    dia.remove_column("x")
+    with pytest.raises(ValueError, match="no column 'x'"):
+        make_task(model_file).run(**{**detector_inputs, "diaSources": dia})
+    with pytest.raises(ValueError, match="no column 'xc'"):
+        make_task(model_file, xColumn="xc").run(**detector_inputs)
+
+
+def test_model_config_mismatch_fails_at_construction(model_file):
+    with pytest.raises(ModelError, match="51x51") as info:
+        make_task(model_file, cutoutSize=33)
+    assert str(model_file) in str(info.value)
+
+
+def test_missing_model_fails_at_configuration(tmp_path):
+    config = RealBogusConfig()
+    config.modelFile = str(tmp_path / "absent.pt")
+    with pytest.raises(FieldValidationError, match="absent.pt does not exist"):
+        config.validate()
+    config.modelSource = "butler"  # the file is not used, so not checked
+    config.validate()
+
+
+def test_model_prerequisite_only_from_the_butler():
+    config = RealBogusConfig()
+    assert "model" not in RealBogusConfig.ConnectionsClass(config=config).prerequisiteInputs
+    config.modelSource = "butler"
+    assert "model" in RealBogusConfig.ConnectionsClass(config=config).prerequisiteInputs
+
+
+def test_unavailable_device_fails_at_construction():
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    config = RealBogusConfig()
+    config.modelSource = "butler"  # no model is loaded at construction, the device is still checked
+    config.device = "cuda"
+    with pytest.raises(FieldValidationError, match="CUDA is not available"):
+        RealBogusTask(config=config)
+
+
+@pytest.mark.slow
+def test_pipetask_scores_every_dia_source(scored_tiny_repo):
+    repo, collection = scored_tiny_repo
+    with Butler.from_config(str(repo), collections=[collection]) as butler:
+        refs = butler.query_datasets("dia_source_unstandardized", limit=None)
+        assert len(refs) == 8
+        for ref in refs:
+            dia = butler.get(ref)
+            scores = butler.get("dia_source_realbogus", ref.dataId)
+            assert np.array_equal(scores["diaSourceId"], dia["diaSourceId"])
+            assert np.all(np.isfinite(scores["score"]))
+            assert np.all((scores["score"] >= 0) & (scores["score"] <= 1))
+            assert set(scores["modelVersion"]) == {"rbsim03"}
+
+
+@pytest.mark.slow
+def test_missing_input_for_one_detector(tiny_repo, tmp_path, pipetask):
+    """A detector whose template is missing gets no quantum; the others still run."""
+    source, _ = tiny_repo
+    repo = tmp_path / "repo"
+    shutil.copytree(source, repo)
+    data_id = {"instrument": "RBSimCam", "visit": 10000, "detector": 1}
+    with Butler.from_config(str(repo), writeable=True) as butler:
+        ref = butler.find_dataset("template_detector", data_id, collections="RBSimCam/sim")
+        butler.pruneDatasets([ref], purge=True, unstore=True, disassociate=True)
+    pipetask(repo, "RealBogus.yaml", "RBSimCam/sim", "u/test/missing")
+    with Butler.from_config(str(repo), collections=["u/test/missing"]) as butler:
+        done = {
+            (r.dataId["visit"], r.dataId["detector"]) for r in butler.query_datasets("dia_source_realbogus")
+        }
+    assert (10000, 1) not in done
+    assert len(done) == 7

@@ -1,0 +1,32 @@
+"""Shared config mixins: their checks run through validate() in every task that mixes them in."""
+
+from __future__ import annotations
+
+import pytest
+from lsst.meas.realbogus import RealBogusConfig
+from lsst.meas.realbogus.evaluateRealBogusTask import EvaluateRealBogusConfig
+from lsst.meas.realbogus.inference import default_model_path
+from lsst.meas.realbogus.trainRealBogusTask import TrainRealBogusConfig
+from lsst.pex.config import FieldValidationError
+
+
+@pytest.mark.parametrize("config_class", [RealBogusConfig, EvaluateRealBogusConfig])
+def test_model_file_checked_by_validate(config_class, tmp_path):
+    config = config_class()
+    assert config.resolved_model_file() == default_model_path()
+    config.validate()
+    config.modelFile = str(tmp_path / "absent.pt")
+    with pytest.raises(FieldValidationError, match="absent.pt does not exist"):
+        config.validate()
+    config.modelSource = "butler"
+    config.validate()
+
+
+def test_device_field():
+    config = TrainRealBogusConfig()
+    for good in ("cpu", "cuda", "cuda:1"):
+        config.device = good
+    with pytest.raises(FieldValidationError):
+        config.device = "gpu"
+    with pytest.raises(FieldValidationError):
+        config.numThreads = -1

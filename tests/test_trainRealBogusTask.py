@@ -1,0 +1,96 @@
+"""TrainRealBogusTask: configuration checks and a short training run on in-memory triplets."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from lsst.meas.realbogus import BuildTrainingSetTask, LabelDetectionsTask
+from lsst.meas.realbogus.inference import load_model
+from lsst.meas.realbogus.trainRealBogusTask import TrainRealBogusConfig, TrainRealBogusTask
+from lsst.pex.config import FieldValidationError
+
+
+def test_config_is_checked_before_anything_runs(tmp_path):
+    config = TrainRealBogusConfig()
+    config.channels = ["science", "sky"]
+    with pytest.raises(FieldValidationError, match="channels must be taken from"):
+        config.validate()
+    config = TrainRealBogusConfig()
+    config.channels = ["science", "science"]
+    with pytest.raises(FieldValidationError, match="must not repeat"):
+        config.validate()
+    config = TrainRealBogusConfig()
+    config.outputFile = str(tmp_path / "missing" / "m.pt")
+    with pytest.raises(FieldValidationError, match="does not exist"):
+        config.validate()
+    config = TrainRealBogusConfig()
+    config.architecture = "vgg16"
+    with pytest.raises(FieldValidationError, match="Unknown architecture 'vgg16'"):
+        config.validate()
+
+
+def test_cuda_is_checked_at_construction():
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    config = TrainRealBogusConfig()
+    config.device = "cuda:0"
+    with pytest.raises(FieldValidationError, match="device.*CUDA is not available"):
+        TrainRealBogusTask(config=config)
+
+
+def test_trains_and_writes_a_model(detector_visit, detector_inputs, tmp_path):
+    product, _ = detector_visit
+    labels = LabelDetectionsTask().run(product.dia_sources, product.truth).labels
+    triplets = BuildTrainingSetTask().run(**detector_inputs, labels=labels).triplets
+    config = TrainRealBogusConfig()
+    config.epochs = 1
+    config.channels = ["difference", "science"]
+    config.cutoutSize = 31
+    config.modelVersion = "ttrain"
+    config.outputFile = str(tmp_path / "m.pt")
+    config.validationFraction = 0.3
+    task = TrainRealBogusTask(config=config)
+    result = task.run([triplets, triplets], provenance="unit test")
+    md = result.model.metadata
+    assert (md.version, md.channels, md.cutout_size) == ("ttrain", ("difference", "science"), 31)
+    assert "unit test" in md.provenance
+    assert load_model(tmp_path / "m.pt").metadata == md
+    assert result.history["counts"]["train_real"] > 0 and len(result.history["epochs"]) == 1
+    assert "runStartCpuTime" in task.metadata
+    with pytest.raises(ValueError, match="no realbogus_triplets datasets"):
+        task.run([])
+
+
+def test_architecture_registered_later_is_accepted():
+    from lsst.meas.realbogus.cnn import architectures
+
+    @architectures.register_architecture("tiny_test_net")
+    class TinyNet(torch.nn.Module):
+        """A one-layer network for this test."""
+
+        def __init__(self, in_channels: int, size: int) -> None:
+            super().__init__()
+            self.linear = torch.nn.Linear(in_channels * size * size, 1)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.linear(x.flatten(1))[:, 0]
+
+    try:
+        config = TrainRealBogusConfig()
+        config.architecture = "tiny_test_net"
+        config.validate()
+        config.architecture = "vgg16"
+        with pytest.raises(
+            FieldValidationError, match=r"Unknown architecture 'vgg16'; known: \[.*tiny_test_net"
+        ):
+            config.validate()
+    finally:
+        architectures._ARCHITECTURES.items.pop("tiny_test_net")
+
+
+def test_no_triplets_is_an_error_not_skipped_work():
+    from lsst.meas.realbogus.trainRealBogusTask import TrainRealBogusConnections
+
+    connections = TrainRealBogusConnections(config=TrainRealBogusConfig())
+    with pytest.raises(FileNotFoundError, match="trainRealBogus: no realbogus_triplets datasets to train on"):
+        connections.adjustQuantum({"triplets": (connections.triplets, [])}, {}, "trainRealBogus", {})

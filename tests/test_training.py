@@ -1,0 +1,68 @@
+"""The classifier's training loop: the hashed split, bad training sets, devices, divergence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from lsst.meas.realbogus.cnn.blocks import ArrayBlocks, Block
+from lsst.meas.realbogus.cnn.training import TrainingDivergedError, train_classifier, validation_rows
+from lsst.pipe.base import AlgorithmError
+
+
+def test_split_independent_of_order_and_seeded():
+    keys = np.arange(10000)
+    val = validation_rows(keys, 0.15, seed=1)
+    assert 0.13 < val.mean() < 0.17
+    assert np.array_equal(validation_rows(keys[::-1], 0.15, 1), val[::-1])
+    assert not np.array_equal(validation_rows(keys, 0.15, 2), val)
+
+
+def test_refuses_one_class_and_empty_sets():
+    x = np.zeros((40, 3, 21, 21), np.float32)
+    with pytest.raises(ValueError, match="no real examples"):
+        train_classifier(ArrayBlocks(x, np.zeros(40, bool)), epochs=1)
+
+    class Empty:
+        def __len__(self):
+            return 1
+
+        def load(self, i):
+            return Block(x[:0], np.zeros(0, bool), np.zeros(0, np.int64))
+
+    with pytest.raises(ValueError, match="empty"):
+        train_classifier(Empty(), epochs=1)
+
+
+def test_result_and_history():
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(120, 2, 15, 15)).astype(np.float32)
+    labels = np.arange(120) % 3 == 0
+    result = train_classifier(ArrayBlocks(x, labels), epochs=2, seed=2)
+    assert [h["epoch"] for h in result.history] == [1, 2]
+    assert result.input_shape == (2, 15, 15) and result.seconds > 0
+    assert result.counts["train_real"] + result.counts["val_real"] == labels.sum()
+    assert result.positive_weight == pytest.approx(result.counts["train_bogus"] / result.counts["train_real"])
+
+
+def test_diverging_loss_is_an_algorithm_error():
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(80, 2, 15, 15)).astype(np.float32)
+    x[:, 0, 0, 0] = np.inf  # a bad pixel in every stamp poisons the loss
+    labels = np.arange(80) % 2 == 0
+    with pytest.raises(TrainingDivergedError, match="not finite in epoch 1, after 0 stamps") as info:
+        train_classifier(ArrayBlocks(x, labels), epochs=1)
+    assert isinstance(info.value, AlgorithmError)
+    assert info.value.metadata["epoch"] == 1
+
+
+def test_training_on_cuda_or_a_clear_error():
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(80, 2, 15, 15)).astype(np.float32)
+    labels = np.arange(80) % 2 == 0
+    if torch.cuda.is_available():
+        result = train_classifier(ArrayBlocks(x, labels), epochs=1, device="cuda")
+        assert next(result.module.parameters()).device.type == "cpu"  # returned ready to script
+    else:
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            train_classifier(ArrayBlocks(x, labels), epochs=1, device="cuda")
