@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 import torch
 from lsst.meas.realbogus.desom.autoencoder import get_autoencoder
-from lsst.meas.realbogus.desom.model import DESOM_METADATA_FILE, DesomMetadata, load_desom
+from lsst.meas.realbogus.desom.labelling import PrototypeLabels
+from lsst.meas.realbogus.desom.model import (
+    DESOM_METADATA_FILE,
+    DesomMetadata,
+    default_desom_paths,
+    load_desom,
+)
 from lsst.meas.realbogus.desom.network import DesomNetwork, save_desom
 from lsst.meas.realbogus.inference import ModelError
 from lsst.meas.realbogus.stamps import ModelInput
@@ -93,3 +99,16 @@ def test_bad_files_and_metadata(tmp_path):
         metadata(training_mode="joint")
     with pytest.raises(ModelError, match="lacks"):
         DesomMetadata.from_json(json.dumps({"version": "x"}))
+
+
+def test_shipped_desom_and_its_labelling():
+    """The package's DESOM loads, matches its labelling, and places thumbnails on its map."""
+    path, labels_path = default_desom_paths()
+    desom = load_desom(path)
+    labels = PrototypeLabels.read(labels_path)
+    md = desom.metadata
+    labels.check_for(md.version, md.map_shape, where=labels_path)
+    assert md.map_shape == (30, 30) and md.latent_size == 120 and md.input.size == 32
+    assert 0 < labels.real.sum() < labels.real.size and labels.stacker
+    pv, distance = desom.assign(np.zeros((2, *md.input.shape), dtype=np.float32))
+    assert np.all((pv >= 0) & (pv < 900)) and np.all(np.isfinite(distance))

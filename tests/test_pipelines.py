@@ -92,6 +92,8 @@ def test_train_desom_and_flag_with_it(tiny_repo, tmp_path, pipetask):
         assert labels["model_version"] == "dtest" and labels["map_shape"] == [3, 4]
         history = butler.get("realbogus_desom_history")
         assert history["count"] > 50 and 0 <= history["topographic_error"] <= 1
+        held_out = history["labelling"]["held_out"]
+        assert held_out["fraction"] == 0.15 and 0 <= held_out["fpr"] <= 1 and 0 <= held_out["mdr"] <= 1
         assert butler.query_datasets("realbogus_desom_map_plot", collections="u/d/desom")
         metrics = butler.get("realbogus_metrics")
         assert set(metrics["desom"]) >= {"prototypes", "unusual"}

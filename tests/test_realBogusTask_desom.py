@@ -107,12 +107,15 @@ def test_unplaceable_rows_are_flagged_not_dropped(desom_files, detector_inputs):
 def test_bad_desom_configurations(desom_files, detector_inputs, tmp_path):
     config = RealBogusConfig()
     config.doDesom = True
+    config.validate()  # the shipped DESOM and labelling
+    config.desomFile = str(tmp_path / "none.pt")
     with pytest.raises(
-        FieldValidationError, match="doDesom is set, but the DESOM file .*desom_default.pt does not exist"
+        FieldValidationError, match="doDesom is set, but the DESOM file .*none.pt does not exist"
     ):
         config.validate()
-    config.desomFile = str(tmp_path / "none.pt")
-    with pytest.raises(FieldValidationError, match="DESOM file .*none.pt does not exist"):
+    config.desomFile = str(desom_files[0])
+    config.desomLabelsFile = str(tmp_path / "none.yaml")
+    with pytest.raises(FieldValidationError, match="prototype labelling file .*none.yaml does not exist"):
         config.validate()
     with pytest.raises(ModelError, match="records the distance percentiles"):
         make_task(desom_files, unusualPercentile=97.5)

@@ -294,7 +294,8 @@ def train_desom(
         seconds=time.perf_counter() - start,
     )
     log.info(
-        "DESOM trained on %d thumbnails in %.0f s: quantization error %.4g, topographic error %.4f.",
+        "DESOM trained on %d latent vectors (thumbnails and their views) in %.0f s: quantization error "
+        "%.4g, topographic error %.4f.",
         result.count,
         result.seconds,
         result.quantization_error,
