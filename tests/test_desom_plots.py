@@ -45,3 +45,18 @@ def test_switch_off_roc(tmp_path):
     figure = plots.plot_switch_off_roc(curves, score_curves(scores, is_real))
     assert len(figure.axes[0].lines) == 4  # two curves, the classifier, the FPR mark
     assert _saved(figure, tmp_path, "roc") > 500
+
+
+def test_score_histograms(tmp_path):
+    # PV 0: every score in the last bin; PV 1: two in the first bin, one in the middle; PV 2-3: empty.
+    pv = np.array([0, 0, 1, 1, 1, -1])
+    scores = np.array([0.99, 1.0, 0.0, 0.05, 0.55, 0.5])
+    image = plots.score_histogram_image(pv, scores, (2, 2), bins=4)
+    assert image.shape == (8, 8)
+    pv0, pv1 = image[:4, :4], image[:4, 4:]
+    assert pv0[:, 3].tolist() == [1, 1, 1, 1] and not pv0[:, :3].any()  # full column at score 1
+    # log(1 + 1) / log(1 + 2) = 0.63 of the fullest bin: the lower 3 of 4 levels (0.125, 0.375, 0.625).
+    assert pv1[:, 0].tolist() == [1, 1, 1, 1] and pv1[:, 2].tolist() == [0, 1, 1, 1]
+    assert np.isnan(image[4:]).all()  # empty PVs
+    figure = plots.plot_score_histograms(pv, scores, (2, 2), "scores per PV", bins=4)
+    assert _saved(figure, tmp_path, "hist") > 500

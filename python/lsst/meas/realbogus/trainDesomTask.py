@@ -58,7 +58,7 @@ class TrainDesomConnections(TripletTrainingConnections, ModelConnections, dimens
     ratioPlot = _plot("ratio", "Real-to-bogus ratio of each prototype (fig. 11)")
     rocPlot = _plot("roc", "ROC of switching prototypes off, beside the classifier's (fig. 12)")
     uMatrixPlot = _plot("umatrix", "U-matrix of the map")
-    scorePlot = _plot("score", "The classifier's median score on each prototype")
+    scorePlot = _plot("score", "The classifier's score distribution on each prototype")
 
     def __init__(self, *, config: TrainDesomConfig | None = None) -> None:
         super().__init__(config=config)
@@ -538,12 +538,8 @@ class TrainDesomTask(pipeBase.PipelineTask):
         if self.config.useClassifier:
             pv, score, is_real = placed["pv"], placed["score"], placed["is_real"]
             k = shape[0] * shape[1]
-            median = np.full(k, np.nan)
-            for p in np.unique(pv):
-                median[p] = np.median(score[pv == p])
-            counts = np.bincount(pv, minlength=k)
-            figures["scorePlot"] = desom_plots.plot_per_prototype(
-                median, counts, shape, "median classifier score", "classifier's median score per PV"
+            figures["scorePlot"] = desom_plots.plot_score_histograms(
+                pv, score, shape, "classifier's scores on each PV's members (0 to 1, left to right)"
             )
             for percentile in (50.0, 90.0, 99.0):
                 name = f"p{percentile:g}"

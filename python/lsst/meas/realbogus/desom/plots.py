@@ -7,6 +7,8 @@ __all__ = (
     "plot_per_prototype",
     "plot_ratio_map",
     "plot_reconstructions",
+    "plot_score_histograms",
+    "score_histogram_image",
     "plot_switch_off_roc",
     "plot_u_matrix",
 )
@@ -149,4 +151,60 @@ def plot_per_prototype(
     left.set_title(title)
     _map_image(right, np.log10(np.asarray(counts) + 1), shape, "Greys", "log10(detections + 1)")
     right.set_title("detections per PV")
+    return figure
+
+
+def score_histogram_image(
+    pv: np.ndarray, scores: np.ndarray, shape: tuple[int, int], bins: int = 10
+) -> np.ndarray:
+    """One small histogram of the members' scores per PV, tiled as the map.
+
+    Returns
+    -------
+    image : `numpy.ndarray`
+        ``(rows * bins, cols * bins)``: in each PV's ``bins x bins`` cell,
+        column ``j`` is filled from the bottom to the height of bin ``j`` of
+        [0, 1]: ``log(1 + n_j) / log(1 + max n)`` of the PV's members, so
+        that a few members beside many still show; NaN for an empty PV.
+    """
+    rows, cols = shape
+    pv = np.asarray(pv)
+    scores = np.asarray(scores, dtype=float)
+    ok = (pv >= 0) & np.isfinite(scores)
+    which = np.clip((scores[ok] * bins).astype(int), 0, bins - 1)
+    counts = np.zeros((rows * cols, bins))
+    np.add.at(counts, (pv[ok], which), 1)
+    peak = np.log1p(counts.max(axis=1, keepdims=True))
+    height = np.divide(np.log1p(counts), peak, out=np.full_like(counts, np.nan), where=peak > 0)
+    level = (np.arange(bins)[::-1] + 0.5) / bins  # the height each pixel row of a cell stands for
+    cells = (height[:, None, :] >= level[None, :, None]).astype(float)  # (K, bins, bins)
+    cells[np.isnan(height[:, 0])] = np.nan
+    return cells.reshape(rows, cols, bins, bins).transpose(0, 2, 1, 3).reshape(rows * bins, cols * bins)
+
+
+def plot_score_histograms(
+    pv: np.ndarray, scores: np.ndarray, shape: tuple[int, int], title: str, bins: int = 10
+) -> Figure:
+    """The classifier's score distribution on every PV: a histogram per map cell, 0 to 1 left to right.
+
+    Bar heights are logarithmic in the counts (`score_histogram_image`).
+    """
+    rows, cols = shape
+    figure = Figure(figsize=(9, 9 * rows / cols + 0.6), layout="constrained")
+    ax = figure.subplots()
+    ax.imshow(
+        score_histogram_image(pv, scores, shape, bins),
+        cmap="Greys",
+        vmin=-0.3,
+        vmax=1.3,
+        extent=(-0.5, cols - 0.5, rows - 0.5, -0.5),
+        interpolation="nearest",
+    )
+    ax.set_xticks(np.arange(cols + 1) - 0.5, minor=True)
+    ax.set_yticks(np.arange(rows + 1) - 0.5, minor=True)
+    ax.grid(which="minor", color="white", linewidth=1.5)
+    ax.tick_params(which="minor", length=0)
+    ax.set_xlabel("map column")
+    ax.set_ylabel("map row")
+    ax.set_title(title)
     return figure
