@@ -130,8 +130,24 @@ def test_model_with_wrong_output_shape(tmp_path):
 
     path = tmp_path / "two.pt"
     save_torchscript(TwoOutputs(), metadata(channels=("science", "difference")), path)
-    with pytest.raises(ModelError, match=r"two.pt: model returned shape \(4, 2\)"):
-        load_model(path).predict(np.zeros((4, 2, 21, 21), np.float32))
+    with pytest.raises(ModelError, match=r"two.pt: model returned shape \(2, 2\) for a batch of 2"):
+        load_model(path)  # found when the file is loaded, by one small batch
+
+
+def test_network_that_disagrees_with_its_metadata(tmp_path):
+    """Metadata of one channel for a network that takes three: an error at load (and task construction)."""
+    from lsst.meas.realbogus import RealBogusConfig, RealBogusTask
+
+    network = torch.nn.Sequential(torch.nn.Conv2d(3, 1, 21), torch.nn.Flatten(0))
+    path = tmp_path / "wrong.pt"
+    save_torchscript(network, metadata(channels=("difference",)), path)
+    message = r"wrong.pt: the network does not take the input its metadata describes \(1x21x21 stamps\)"
+    with pytest.raises(ModelError, match=message):
+        load_model(path)
+    config = RealBogusConfig()
+    config.modelFile = str(path)
+    with pytest.raises(ModelError, match=message):
+        RealBogusTask(config=config)
 
 
 def test_cuda_when_absent(model_file):

@@ -76,3 +76,22 @@ def test_mong_eq9_matches_its_definition():
                 up = (1 + (p - m) / max(peak - m, 1e-12)) / 2
                 down = (1 + np.maximum(-(m - p) / max(m - p05, 1e-12), -1)) / 2
             np.testing.assert_allclose(out[i, c].ravel(), np.where(p > m, up, down), atol=2e-7)
+
+
+@pytest.mark.parametrize("size", [51, 50, 7])
+def test_robust_matches_its_definition(size):
+    """The partition-based medians give exactly numpy's medians, NaN and flat channels included."""
+    rng = np.random.default_rng(size)
+    x = rng.normal(3, 10, (40, 3, size, size)).astype(np.float32)
+    x[0, 0, 1, 1] = np.nan  # a NaN makes its channel zero, as a flat channel
+    x[1, 2] = 5.0
+    x[2, 1, :2] = np.inf
+    flat = x.reshape(40, 3, -1)
+    med = np.median(flat, axis=-1, keepdims=True)
+    mad = np.median(np.abs(flat - med), axis=-1, keepdims=True) * np.float32(1.4826)
+    with np.errstate(invalid="ignore"):
+        expected = np.where(mad > 1e-12, (flat - med) / np.maximum(mad, np.float32(1e-12)), np.float32(0))
+    got = robust(x)
+    assert got.dtype == np.float32 and got.shape == x.shape
+    np.testing.assert_array_equal(got.reshape(40, 3, -1), expected)
+    assert not got[0, 0].any() and not got[1, 2].any()

@@ -7,6 +7,8 @@ interface.
 - `~lsst.meas.realbogus.inference.torchscript`: the TorchScript backend and `save_torchscript`.
 - `~lsst.meas.realbogus.inference.model`: `load_model` (cached) and `LoadedModel.predict`.
 - `~lsst.meas.realbogus.inference.devices`: device checks and torch's thread count.
+- `~lsst.meas.realbogus.inference.model_package`: Rubin's model packages, converted to model
+  files (imported on its own: it executes a package's source when asked to).
 
 Importing this package does not import torch.
 """

@@ -156,6 +156,19 @@ def load_model(path: str | os.PathLike, device: str = "cpu", backend: str = "tor
             metadata = ModelMetadata.from_json(record)
         except ModelError as err:
             raise ModelError(f"{real_path}: {err}") from None
-        return LoadedModel(real_path, network, metadata)
+        model = LoadedModel(real_path, network, metadata)
+        # One small batch now, so that a network that disagrees with its metadata fails here,
+        # naming the file, and not in every quantum after the images are read.
+        try:
+            model.predict(np.zeros((2, *metadata.input.shape), dtype=np.float32))
+        except ModelError:
+            raise
+        except Exception as err:  # whatever the backend raises for a wrong input
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise ModelError(
+                f"{real_path}: the network does not take the input its metadata describes "
+                f"({len(metadata.channels)}x{metadata.cutout_size}x{metadata.cutout_size} stamps): {first}"
+            ) from None
+        return model
 
     return load_once(path, ("model", device, backend), load)

@@ -6,4 +6,6 @@
   simulation's truth.
 - `~lsst.meas.realbogus.scripts.register_model`: ``register_realbogus_model.py``, store a model
   file in a butler.
+- `~lsst.meas.realbogus.scripts.convert_model_package`: ``convert_rubin_model_package.py``,
+  convert a Rubin model package into a model file.
 """

@@ -23,6 +23,23 @@ def none(cutouts: np.ndarray) -> np.ndarray:
     return np.asarray(cutouts, dtype=np.float32)
 
 
+def _median(flat: np.ndarray) -> np.ndarray:
+    """``numpy.median(flat, axis=-1, keepdims=True)``, about 5x faster.
+
+    One partition around the middle element(s) instead of numpy's, which
+    also partitions to find NaNs; a row holding a NaN still gives NaN.
+    """
+    m = flat.shape[-1]
+    half = m // 2
+    part = np.partition(flat, half if m % 2 else (half - 1, half), axis=-1)
+    if m % 2:
+        med = part[..., half : half + 1]
+    else:
+        med = (part[..., half - 1 : half] + part[..., half : half + 1]) / np.asarray(2, dtype=flat.dtype)
+    nan = np.isnan(part[..., half:]).any(axis=-1, keepdims=True)  # NaNs sort above the middle
+    return np.where(nan, np.asarray(np.nan, dtype=flat.dtype), med)
+
+
 def robust(cutouts: np.ndarray) -> np.ndarray:
     """Subtract the median and divide by the scaled median absolute deviation of each channel.
 
@@ -32,10 +49,12 @@ def robust(cutouts: np.ndarray) -> np.ndarray:
     """
     x = np.asarray(cutouts, dtype=np.float32)
     flat = x.reshape(x.shape[0], x.shape[1], -1)
-    med = np.median(flat, axis=-1, keepdims=True)
-    mad = np.median(np.abs(flat - med), axis=-1, keepdims=True) * np.float32(1.4826)
-    out = np.where(mad > _EPS, (flat - med) / np.maximum(mad, _EPS), np.float32(0.0))
-    return out.reshape(x.shape).astype(np.float32, copy=False)
+    out = flat - _median(flat)
+    mad = _median(np.abs(out)) * np.float32(1.4826)
+    valid = mad > _EPS  # False for a flat channel, and for one with a NaN
+    np.divide(out, np.where(valid, mad, np.float32(1.0)), out=out)
+    np.copyto(out, np.float32(0.0), where=~valid)
+    return out.reshape(x.shape)
 
 
 def l2(cutouts: np.ndarray) -> np.ndarray:
