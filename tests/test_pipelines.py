@@ -104,3 +104,21 @@ def test_train_desom_and_flag_with_it(tiny_repo, tmp_path, pipetask):
             assert set(scores["desomVersion"]) == {"dtest"}
             assert np.all((scores["desomPv"] >= 0) & (scores["desomPv"] < 12))
     assert (tmp_path / "labels.yaml").exists() and (out / "prototype.png").exists()
+
+
+@pytest.mark.parametrize(
+    "name, labels",
+    [
+        ("RealBogus.yaml", {"realBogus"}),
+        ("RealBogusFilter.yaml", {"realBogus", "filterByRealBogus"}),
+        ("BuildTrainingSet.yaml", {"labelDetections", "buildTrainingSet"}),
+        ("TrainDesom.yaml", {"trainDesom"}),
+    ],
+)
+def test_pipelines_are_package_resources(name, labels, monkeypatch):
+    """The pipelines load from the installed package, imports included, without $MEAS_REALBOGUS_DIR."""
+    from lsst.pipe.base import Pipeline
+
+    monkeypatch.delenv("MEAS_REALBOGUS_DIR", raising=False)
+    pipeline = Pipeline.from_uri(f"resource://lsst.meas.realbogus/pipelines/{name}")
+    assert set(pipeline.task_labels) == labels
