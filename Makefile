@@ -53,6 +53,7 @@ default-model: training-triplets
 	$(IN_ENV) $(PIPETASK) -j 1 -n $(CORES) -i u/rb/triplets3080 -o u/rb/$(MODEL_VERSION) -p pipelines/TrainRealBogus.yaml \
 		-d "skymap='DC2_sim' AND tract=3080" -c trainRealBogus:modelVersion=$(MODEL_VERSION) \
 		-c trainRealBogus:outputFile=$(MODEL_OUT) $(TRAIN_OPTIONS)
+	$(IN_ENV) export_realbogus_onnx.py $(MODEL_OUT) $(MODEL_OUT:.pt=.onnx)
 	$(IN_ENV) $(PIPETASK) -j 2 -i u/rb/$(MODEL_VERSION),RBSimCam/sim -o u/rb/$(MODEL_VERSION)/eval4024 \
 		-p pipelines/EvaluateRealBogus.yaml -d "skymap='DC2_sim' AND tract=4024" \
 		-c evaluateRealBogus:outputDir=$(TRAIN_REPO)/eval_$(MODEL_VERSION)

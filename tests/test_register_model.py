@@ -22,7 +22,10 @@ def test_model_from_the_butler(tiny_repo, tmp_path, pipetask):
     shutil.copytree(source, repo)
     assert register_model(str(repo), default_model_path(), "models/realbogus") == "rbsim03"
     where = ("-d", "instrument='RBSimCam' AND visit=10000")
-    pipetask(repo, "RealBogus.yaml", "RBSimCam/sim", "u/test/file", *where)
+    # The same TorchScript file from disk and from the butler: identical scores.
+    pipetask(
+        repo, "RealBogus.yaml", "RBSimCam/sim", "u/test/file", "-c", "realBogus:backend=torchscript", *where
+    )
     pipetask(
         repo,
         "RealBogus.yaml",

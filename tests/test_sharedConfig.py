@@ -13,7 +13,7 @@ from lsst.pex.config import FieldValidationError
 @pytest.mark.parametrize("config_class", [RealBogusConfig, EvaluateRealBogusConfig])
 def test_model_file_checked_by_validate(config_class, tmp_path):
     config = config_class()
-    assert config.resolved_model_file() == default_model_path()
+    assert config.resolved_model_file() == default_model_path(config.resolved_backend())
     config.validate()
     config.modelFile = str(tmp_path / "absent.pt")
     with pytest.raises(FieldValidationError, match="absent.pt does not exist"):

@@ -166,8 +166,18 @@ class EvaluateRealBogusConfig(
         default="",
     )
 
+    def setDefaults(self) -> None:
+        super().setDefaults()
+        self.backend = "torchscript"  # the saliency maps need torch's gradients
+
     def validate(self) -> None:
         super().validate()
+        if self.saliencyCount and self.resolved_backend() != "torchscript":
+            raise pexConfig.FieldValidationError(
+                EvaluateRealBogusConfig.saliencyCount,
+                self,
+                "saliency maps need the model's gradients (backend 'torchscript'); set saliencyCount=0",
+            )
         edges = list(self.snrBins)
         if len(edges) < 1 or any(b <= a for a, b in zip(edges[:-1], edges[1:])):
             raise pexConfig.FieldValidationError(
@@ -200,7 +210,7 @@ class EvaluateRealBogusTask(pipeBase.PipelineTask):
         self.model: LoadedModel | None = None
         self.desom: LoadedDesom | None = None
         if self.config.modelSource == "file":
-            self.model = load_model(self.config.resolved_model_file())
+            self.model = load_model(self.config.resolved_model_file(), backend=self.config.resolved_backend())
         if self.config.doDesom and self.config.desomSource == "file":
             self.desom = load_desom(self.config.resolved_desom_files()[0])
 

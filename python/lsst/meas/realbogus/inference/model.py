@@ -9,7 +9,7 @@ channel order or normalization than it was trained on.
 
 from __future__ import annotations
 
-__all__ = ("DEFAULT_MODEL", "LoadedModel", "default_model_path", "load_model")
+__all__ = ("DEFAULT_MODEL", "DEFAULT_MODEL_FILES", "LoadedModel", "default_model_path", "load_model")
 
 import os
 from importlib import resources
@@ -24,12 +24,15 @@ from .metadata import METADATA_FILE, ModelError, ModelMetadata
 from .torchscript import TorchScriptBackend
 
 DEFAULT_MODEL = "rb_default.pt"
+DEFAULT_MODEL_FILES = {"torchscript": DEFAULT_MODEL, "onnx": "rb_default.onnx"}
+"""The shipped default model's file for each backend (the same network; the ONNX copy is exported
+from the TorchScript one by ``export_realbogus_onnx.py``)."""
 """File name of the model shipped in the package (``lsst/meas/realbogus/models/``)."""
 
 
-def default_model_path() -> str:
-    """Path of the model shipped in the package."""
-    return str(resources.files("lsst.meas.realbogus") / "models" / DEFAULT_MODEL)
+def default_model_path(backend: str = "torchscript") -> str:
+    """Path of the model shipped in the package, in the file format of ``backend``."""
+    return str(resources.files("lsst.meas.realbogus") / "models" / DEFAULT_MODEL_FILES[backend])
 
 
 class LoadedModel:

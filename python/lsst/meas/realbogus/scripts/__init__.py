@@ -8,4 +8,6 @@
   file in a butler.
 - `~lsst.meas.realbogus.scripts.convert_model_package`: ``convert_rubin_model_package.py``,
   convert a Rubin model package into a model file.
+- `~lsst.meas.realbogus.scripts.export_onnx`: ``export_realbogus_onnx.py``, export a model file
+  to ONNX.
 """
