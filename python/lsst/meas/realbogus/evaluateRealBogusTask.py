@@ -38,6 +38,7 @@ from .sharedConnections import (
     DetectorInputConnections,
     ModelConnections,
     for_every_detector,
+    plot_output,
 )
 
 _IMAGE_INPUTS = ("diaSources", "science", "template", "difference")
@@ -46,10 +47,6 @@ _IMAGE_INPUTS = ("diaSources", "science", "template", "difference")
 def _resolve(item: Any) -> Any:
     """The dataset itself, read from the butler if ``item`` is a deferred handle."""
     return item.get() if isinstance(item, DeferredDatasetHandle) else item
-
-
-def _plot_connection(name: str, what: str) -> cT.Output:
-    return cT.Output(doc=f"{what} (PNG).", name=f"realbogus_{name}_plot", storageClass="Plot", dimensions=())
 
 
 class EvaluateRealBogusConnections(ModelConnections, DesomConnections, dimensions=()):
@@ -80,14 +77,14 @@ class EvaluateRealBogusConnections(ModelConnections, DesomConnections, dimension
         storageClass="StructuredDataDict",
         dimensions=(),
     )
-    rocPlot = _plot_connection("roc", "ROC curves")
-    prPlot = _plot_connection("pr", "Precision-recall curves with the OSS-REQ-0353 point")
-    detPlot = _plot_connection("det", "Detection-error trade-off curves")
-    calibrationPlot = _plot_connection("calibration", "Reliability diagram with the ECE")
-    snrPlot = _plot_connection("snr", "Completeness, purity and FPR by S/N bin")
-    kindPlot = _plot_connection("kind", "Fraction scored real by detection kind")
-    saliencyPlot = _plot_connection("saliency", "Saliency maps of sampled detections")
-    prototypePlot = _plot_connection("prototype", "The classifier's error rate on each DESOM prototype")
+    rocPlot = plot_output("roc", "ROC curves")
+    prPlot = plot_output("pr", "Precision-recall curves with the OSS-REQ-0353 point")
+    detPlot = plot_output("det", "Detection-error trade-off curves")
+    calibrationPlot = plot_output("calibration", "Reliability diagram with the ECE")
+    snrPlot = plot_output("snr", "Completeness, purity and FPR by S/N bin")
+    kindPlot = plot_output("kind", "Fraction scored real by detection kind")
+    saliencyPlot = plot_output("saliency", "Saliency maps of sampled detections")
+    prototypePlot = plot_output("prototype", "The classifier's error rate on each DESOM prototype")
 
     def __init__(self, *, config: EvaluateRealBogusConfig | None = None) -> None:
         super().__init__(config=config)

@@ -8,6 +8,7 @@
   unless the config's ``doDesom`` is set and its ``desomSource`` is ``butler``.
 - `TripletTrainingConnections`: the labelled triplets of every detector of the data query, for
   the tasks that train on them (a quantum without any is an error, not skipped work).
+- `plot_output` declares a figure written as a PNG ``Plot`` dataset with no dimensions.
 - `connect_to` makes a connection to a dataset type declared once elsewhere (one task's output
   is another's input), and `for_every_detector` an input of a per-detector dataset type for
   every detector of the data query at once (for the tasks with no dimensions).
@@ -23,6 +24,7 @@ __all__ = (
     "TripletTrainingConnections",
     "connect_to",
     "for_every_detector",
+    "plot_output",
 )
 
 from typing import Any
@@ -177,3 +179,8 @@ def for_every_detector(connection: cT.BaseConnection, doc: str) -> cT.Input:
     (the task gets deferred handles and reads each dataset when it needs it).
     """
     return connect_to(cT.Input, connection, doc, multiple=True, deferLoad=True)
+
+
+def plot_output(name: str, what: str) -> cT.Output:
+    """An output figure ``realbogus_{name}_plot`` (storage class ``Plot``, a PNG; no dimensions)."""
+    return cT.Output(doc=f"{what} (PNG).", name=f"realbogus_{name}_plot", storageClass="Plot", dimensions=())

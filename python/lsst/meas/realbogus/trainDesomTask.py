@@ -30,14 +30,14 @@ from .desom.training import train_desom
 from .evaluation.metrics import score_curves
 from .inference import LoadedModel, load_model, set_torch_threads
 from .sharedConfig import ModelSourceMixin, TorchDeviceMixin
-from .sharedConnections import DesomConnections, ModelConnections, TripletTrainingConnections, connect_to
+from .sharedConnections import (
+    DesomConnections,
+    ModelConnections,
+    TripletTrainingConnections,
+    connect_to,
+    plot_output,
+)
 from .stamps import CHANNELS, NORMALIZATIONS, ModelInput, dihedral_views
-
-
-def _plot(name: str, what: str) -> cT.Output:
-    return cT.Output(
-        doc=f"{what} (PNG).", name=f"realbogus_desom_{name}_plot", storageClass="Plot", dimensions=()
-    )
 
 
 class TrainDesomConnections(TripletTrainingConnections, ModelConnections, dimensions=()):
@@ -53,12 +53,16 @@ class TrainDesomConnections(TripletTrainingConnections, ModelConnections, dimens
         storageClass="StructuredDataDict",
         dimensions=(),
     )
-    mapPlot = _plot("map", "The decoded prototypes on the map, real ones framed (seed 000 fig. 9)")
-    reconstructionPlot = _plot("reconstruction", "Thumbnails beside their decoded prototypes (fig. 10)")
-    ratioPlot = _plot("ratio", "Real-to-bogus ratio of each prototype (fig. 11)")
-    rocPlot = _plot("roc", "ROC of switching prototypes off, beside the classifier's (fig. 12)")
-    uMatrixPlot = _plot("umatrix", "U-matrix of the map")
-    scorePlot = _plot("score", "The classifier's score distribution on each prototype")
+    mapPlot = plot_output(
+        "desom_map", "The decoded prototypes on the map, real ones framed (seed 000 fig. 9)"
+    )
+    reconstructionPlot = plot_output(
+        "desom_reconstruction", "Thumbnails beside their decoded prototypes (fig. 10)"
+    )
+    ratioPlot = plot_output("desom_ratio", "Real-to-bogus ratio of each prototype (fig. 11)")
+    rocPlot = plot_output("desom_roc", "ROC of switching prototypes off, beside the classifier's (fig. 12)")
+    uMatrixPlot = plot_output("desom_umatrix", "U-matrix of the map")
+    scorePlot = plot_output("desom_score", "The classifier's score distribution on each prototype")
 
     def __init__(self, *, config: TrainDesomConfig | None = None) -> None:
         super().__init__(config=config)
