@@ -9,7 +9,9 @@ seconds, cutouts/s and GFLOP/s beside the machine's float32 matrix-multiply peak
 the same run. With Rubin's model package beside the clone (``../shared/data/models``), also
 the same comparison on Rubin's network (TACCNN, converted with
 ``convert_rubin_model_package.py``) beside Rubin's way of running it: eager PyTorch, a batch
-of 64 stacked from per-source arrays, as meas_transiNet does.
+of 64 stacked from per-source arrays, as meas_transiNet does (no normalization). The "whole
+step" rows time this package's normalization and model together (robust normalization, as
+the default model needs, then onnxruntime), the figure to set against Rubin's way.
 
 Figures are kept in doc/lsst.meas.realbogus/task.rst.
 """
@@ -65,6 +67,16 @@ def compare(name: str, ts_path: str, onnx_path: str, stamps: np.ndarray, eager=N
         rows.append((f"TorchScript, batch {batch}", best_of(lambda b=batch: ts.predict(stamps, b))))
     for batch in (64, 256, 1000):
         rows.append((f"onnxruntime, batch {batch}", best_of(lambda b=batch: ort.predict(stamps, b))))
+    from lsst.meas.realbogus.stamps import normalize
+
+    # The whole scoring step of this package: the robust normalization (the default model's; it
+    # costs the same for any network) and the model, timed together on raw stamps.
+    rows.append(
+        (
+            "whole step: robust normalization + onnxruntime, batch 64",
+            best_of(lambda: ort.predict(normalize(stamps, "robust"), 64)),
+        )
+    )
     if eager is not None:
         import torch
 

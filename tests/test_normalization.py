@@ -95,3 +95,49 @@ def test_robust_matches_its_definition(size):
     assert got.dtype == np.float32 and got.shape == x.shape
     np.testing.assert_array_equal(got.reshape(40, 3, -1), expected)
     assert not got[0, 0].any() and not got[1, 2].any()
+
+
+@pytest.mark.parametrize("name", sorted(NORMALIZATIONS))
+def test_all_valid_is_the_plain_normalization(cutouts, name):
+    assert np.array_equal(
+        normalize(cutouts, name, valid=np.ones(cutouts.shape, bool)), normalize(cutouts, name)
+    )
+
+
+@pytest.mark.parametrize("name", sorted(NORMALIZATIONS))
+def test_statistics_come_from_the_valid_pixels(cutouts, name):
+    """A stamp padded with zeros normalizes as the stamp alone; the padding takes the median's value."""
+    small = cutouts[:, :, 5:16, 5:16]
+    padded = np.zeros_like(cutouts)
+    padded[:, :, 5:16, 5:16] = small
+    valid = np.zeros(cutouts.shape, bool)
+    valid[:, :, 5:16, 5:16] = True
+    out = normalize(padded, name, valid=valid)
+    alone = normalize(small, name)
+    assert np.allclose(out[:, :, 5:16, 5:16], alone, atol=1e-5)
+    median_value = {"robust": 0.0, "mong_eq9": 0.5, "l2": 0.0}
+    edge = out[:, :, 0, 0]
+    if name == "none":
+        assert np.allclose(edge, np.median(small.reshape(6, 3, -1), axis=-1))
+    else:
+        assert np.allclose(edge, median_value[name])
+    # Without the mask, the padding decides: the robust statistics of a mostly-zero stamp are 0.
+    if name == "robust":
+        assert np.all(normalize(padded, name) == 0)
+
+
+def test_rows_with_and_without_missing_pixels_together(cutouts):
+    valid = np.ones(cutouts.shape, bool)
+    valid[2, :, :3] = False
+    out = normalize(cutouts, "robust", valid=valid)
+    assert np.array_equal(np.delete(out, 2, axis=0), robust(np.delete(cutouts, 2, axis=0)))
+    assert np.all(out[2, :, :3] == 0)
+    assert np.allclose(out[2, :, 3:], normalize(cutouts[2:3, :, 3:], "robust")[0], atol=1e-5)
+
+
+@pytest.mark.parametrize("name", sorted(NORMALIZATIONS))
+def test_a_channel_without_valid_pixels_is_zero(cutouts, name):
+    valid = np.ones(cutouts.shape, bool)
+    valid[0, 1] = False
+    out = normalize(cutouts, name, valid=valid)
+    assert np.all(out[0, 1] == 0) and np.isfinite(out).all()

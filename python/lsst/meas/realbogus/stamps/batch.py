@@ -120,16 +120,27 @@ class ModelInput:
         )
         return dataclasses.replace(cutouts, data=self.prepare(cutouts.data, self.channels))
 
-    def prepare(self, stamps: np.ndarray, stamp_channels: Sequence[str] = CHANNELS) -> np.ndarray:
+    def prepare(
+        self,
+        stamps: np.ndarray,
+        stamp_channels: Sequence[str] = CHANNELS,
+        valid: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Put stamps in the model's channel order, centre-crop them to its size, and normalize.
 
         Parameters
         ----------
         stamps : `numpy.ndarray`
-            ``(N, len(stamp_channels), S, S)`` finite pixel values, ``S >= size``.
+            ``(N, len(stamp_channels), S, S)`` pixel values, ``S >= size``;
+            finite wherever ``valid`` is (everywhere if it is `None`).
         stamp_channels : sequence of `str`
             The channels of ``stamps``, in order (default: `CHANNELS`, the
             order of stored triplets).
+        valid : `numpy.ndarray`, optional
+            Boolean, of the shape of ``stamps``: the pixels the normalization's
+            statistics come from (see
+            `~lsst.meas.realbogus.stamps.normalization.normalize`); `None`:
+            all of them.
 
         Returns
         -------
@@ -157,11 +168,15 @@ class ModelInput:
         have = stamps.shape[-1]
         if have < self.size:
             raise ValueError(f"cannot crop {have}-pixel stamps to {self.size} pixels")
+        if valid is not None and np.shape(valid) != stamps.shape:
+            raise ValueError(f"valid must have the stamps' shape {stamps.shape}, got {np.shape(valid)}")
         if stamp_channels != self.channels or have != self.size:
             index = [stamp_channels.index(c) for c in self.channels]
             lo = (have - self.size + 1) // 2
-            stamps = np.ascontiguousarray(stamps[:, index, lo : lo + self.size, lo : lo + self.size])
-        return normalize(stamps, self.normalization)
+            window = (slice(None), index, slice(lo, lo + self.size), slice(lo, lo + self.size))
+            stamps = np.ascontiguousarray(stamps[window])
+            valid = None if valid is None else valid[window]
+        return normalize(stamps, self.normalization, valid=valid)
 
 
 def dihedral_views(stamps: np.ndarray) -> list[np.ndarray]:

@@ -5,12 +5,20 @@ normalized array of the same shape; each cutout channel is normalized on its
 own.  Non-finite pixels must have been replaced before (see
 `lsst.meas.realbogus.stamps.cutouts`).  Which normalization a model needs is recorded
 in the model's metadata; `normalize` dispatches on that name.
+
+`normalize` can also be told which pixels are valid (on the stamp, finite, not
+masked): the statistics of each channel (median, MAD, peak, percentile, norm)
+then come from its valid pixels only, and each missing pixel takes the value
+that the channel's median maps to (0 for ``robust``, 0.5 for ``mong_eq9``, the
+median itself for ``none``; 0 for ``l2``).  So a stamp that is mostly padding or
+mask keeps the contrast of the pixels it has.
 """
 
 from __future__ import annotations
 
 __all__ = ("NORMALIZATIONS", "l2", "mong_eq9", "none", "normalize", "robust")
 
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -111,12 +119,76 @@ NORMALIZATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 """Normalizations by the name a model's metadata uses."""
 
 
-def normalize(cutouts: np.ndarray, name: str) -> np.ndarray:
-    """Apply the normalization called ``name`` (a key of `NORMALIZATIONS`)."""
+def _nan_median(flat: np.ndarray) -> np.ndarray:
+    """Median over the last axis ignoring NaN (NaN where all are NaN, without numpy's warning)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmedian(flat, axis=-1, keepdims=True).astype(flat.dtype, copy=False)
+
+
+def _normalize_valid(x: np.ndarray, valid: np.ndarray, name: str) -> np.ndarray:
+    """Normalize stamps ``(N, C, H, W)`` from their valid pixels only (see the module docstring).
+
+    A channel with no valid pixel becomes all zeros.
+    """
+    n, c = x.shape[:2]
+    flat = x.reshape(n, c, -1)
+    ok = valid.reshape(n, c, -1)
+    have = ok.any(axis=-1, keepdims=True)
+    masked = np.where(ok, flat, np.float32(np.nan))
+    med = _nan_median(masked)
+    if name == "robust":
+        mad = _nan_median(np.abs(masked - med)) * np.float32(1.4826)
+        scale_ok = have & (mad > _EPS)
+        out = (flat - med) / np.where(scale_ok, mad, np.float32(1.0))
+        out = np.where(ok & scale_ok, out, np.float32(0.0))
+    elif name == "none":
+        out = np.where(ok, flat, np.where(have, med, np.float32(0.0)))
+    elif name == "l2":
+        norm = np.sqrt(np.sum(np.where(ok, flat, 0.0).astype(np.float64) ** 2, axis=-1, keepdims=True))
+        norm = norm.astype(np.float32)
+        out = np.where(ok & (norm > _EPS), flat / np.maximum(norm, _EPS), np.float32(0.0))
+    elif name == "mong_eq9":
+        out = np.full_like(flat, 0.5)
+        for i, j in zip(*np.nonzero(have[..., 0])):
+            pixels = flat[i, j][ok[i, j]]
+            out[i, j][ok[i, j]] = mong_eq9(pixels.reshape(1, 1, 1, -1)).ravel()
+        out[~have[..., 0]] = 0.0
+    else:  # a normalization added to NORMALIZATIONS without a valid-pixel form
+        raise ValueError(f"normalization {name!r} cannot be computed from valid pixels only")
+    return out.reshape(x.shape).astype(np.float32, copy=False)
+
+
+def normalize(cutouts: np.ndarray, name: str, valid: np.ndarray | None = None) -> np.ndarray:
+    """Apply the normalization called ``name`` (a key of `NORMALIZATIONS`).
+
+    Parameters
+    ----------
+    cutouts : `numpy.ndarray`
+        ``(N, C, H, W)`` pixel values.
+    name : `str`
+        The normalization.
+    valid : `numpy.ndarray`, optional
+        Boolean, of the shape of ``cutouts`` (or ``(N, 1, H, W)``, the same
+        for every channel): the pixels to compute the statistics from; the
+        others take the value of the channel's median (see the module
+        docstring).  `None`: every pixel is valid (and must be finite).
+    """
     try:
         function = NORMALIZATIONS[name]
     except KeyError:
         raise ValueError(f"Unknown normalization {name!r}; known: {sorted(NORMALIZATIONS)}.") from None
     if len(cutouts) == 0:
         return np.asarray(cutouts, dtype=np.float32)
-    return function(cutouts)
+    if valid is None:
+        return function(cutouts)
+    x = np.asarray(cutouts, dtype=np.float32)
+    valid = np.broadcast_to(np.asarray(valid, dtype=bool), x.shape)
+    partial = ~valid.reshape(len(x), -1).all(axis=1)
+    if not partial.any():
+        return function(x)
+    if partial.all():
+        return _normalize_valid(x, valid, name)
+    out = function(np.where(valid, x, np.float32(0.0)))  # rows without missing pixels, as usual
+    out[partial] = _normalize_valid(x[partial], valid[partial], name)
+    return out
