@@ -74,7 +74,7 @@ def compare(name: str, ts_path: str, onnx_path: str, stamps: np.ndarray, eager=N
     rows.append(
         (
             "whole step: robust normalization + onnxruntime, batch 64",
-            best_of(lambda: ort.predict(normalize(stamps, "robust"), 64)),
+            best_of(lambda: ort.predict(normalize(stamps, "robust", threads=THREADS), 64)),
         )
     )
     if eager is not None:
@@ -111,6 +111,8 @@ def main() -> None:
     import torch
     from lsst.meas.realbogus.inference import default_model_path
 
+    global THREADS
+    THREADS = args.threads
     torch.set_num_threads(args.threads)
     PEAK = matmul_peak()
     rng = np.random.default_rng(0)
@@ -133,6 +135,7 @@ def main() -> None:
 
 
 PEAK = 0.0
+THREADS = 2
 
 if __name__ == "__main__":
     main()

@@ -65,3 +65,40 @@ def test_pipeline_on_the_tiny_repository(tiny_repo, pipetask):
             low = butler.get("dia_source_low_realbogus", dataId=ref.dataId)
             assert sorted([*high["diaSourceId"], *low["diaSourceId"]]) == sorted(dia["diaSourceId"])
             assert np.all(high["score"][np.isfinite(high["score"])] >= 0.5) and np.all(low["score"] < 0.5)
+
+
+AP_STAND_IN = """\
+description: |
+  A stand-in for an alert-production pipeline that imports meas_realbogus's scoring and filter,
+  as a Rubin pipeline would, with a downstream task in association's place that reads the
+  high-score diaSources (pipe_base's DynamicTestPipelineTask: ap_pipe is not on PyPI).
+imports:
+  - location: resource://lsst.meas.realbogus/pipelines/RealBogusFilter.yaml
+tasks:
+  associateApdb:
+    class: lsst.pipe.base.tests.mocks.DynamicTestPipelineTask
+    config:
+      python: |
+        from lsst.pipe.base.tests.mocks import DynamicConnectionConfig
+        detector = ["instrument", "visit", "detector"]
+        config.dimensions = detector
+        config.inputs["diaSourceTable"] = DynamicConnectionConfig(
+            dataset_type_name="dia_source_high_realbogus", storage_class="ArrowAstropy",
+            dimensions=detector, mock_storage_class=False)
+        config.outputs["associatedDiaSources"] = DynamicConnectionConfig(
+            dataset_type_name="dia_source_apdb_stand_in", storage_class="StructuredDataDict",
+            dimensions=detector)
+"""
+
+
+@pytest.mark.slow
+def test_imported_into_an_alert_production_pipeline(tiny_repo, pipetask, tmp_path):
+    """A pipeline importing RealBogusFilter.yaml by resource, with a task downstream of the filter, runs."""
+    repo, _ = tiny_repo
+    pipeline = tmp_path / "ApStandIn.yaml"
+    pipeline.write_text(AP_STAND_IN)
+    pipetask(repo, str(pipeline), "RBSimCam/sim", "u/test/ap_stand_in")
+    with Butler.from_config(str(repo), collections="u/test/ap_stand_in") as butler:
+        detectors = butler.query_datasets("dia_source_unstandardized", limit=None)
+        for name in ("dia_source_realbogus", "dia_source_high_realbogus", "dia_source_apdb_stand_in"):
+            assert len(butler.query_datasets(name, limit=None)) == len(detectors), name

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import lsst.pipe.base.connectionTypes as cT
+import pytest
 from lsst.meas.realbogus import BuildTrainingSetConfig, LabelDetectionsConfig, RealBogusConfig
 from lsst.meas.realbogus.evaluateRealBogusTask import EvaluateRealBogusConfig
+from lsst.meas.realbogus.filterByRealBogusTask import FilterByRealBogusConfig
 from lsst.meas.realbogus.sharedConnections import (
     PER_DETECTOR,
     DetectorInputConnections,
@@ -70,3 +72,33 @@ def test_helpers():
     assert isinstance(every, cT.Input) and every.multiple and every.deferLoad and every.name == source.name
     output = connect_to(cT.Output, source, "an output")
     assert isinstance(output, cT.Output) and output.storageClass == "VisitImage" and output.doc == "an output"
+
+
+@pytest.mark.parametrize(
+    "config_class", [RealBogusConfig, BuildTrainingSetConfig, LabelDetectionsConfig, FilterByRealBogusConfig]
+)
+def test_dia_sources_storage_class_follows_the_config(config_class):
+    """ArrowAstropy (Parquet, here) by default; AstropyTable reads Rubin's afw SourceCatalogs."""
+    from lsst.daf.butler import StorageClassFactory
+
+    config = config_class()
+    assert config.connections.ConnectionsClass(config=config).diaSources.storageClass == "ArrowAstropy"
+    config.diaSourceStorageClass = "AstropyTable"
+    connection = config.connections.ConnectionsClass(config=config).diaSources
+    assert connection.storageClass == "AstropyTable" and connection.name == "dia_source_unstandardized"
+    # What makes AstropyTable the one for afw repositories: daf_butler's converter from afw catalogs,
+    # which ArrowAstropy lacks (and AstropyTable lacks Parquet's). The conversion itself needs afw.
+    factory = StorageClassFactory()
+    assert "lsst.afw.table.Catalog" in factory.getStorageClass("AstropyTable").converters
+    assert "lsst.afw.table.Catalog" not in factory.getStorageClass("ArrowAstropy").converters
+    assert "pyarrow.Table" not in factory.getStorageClass("AstropyTable").converters
+
+
+def test_pipeline_parameter_sets_the_dia_source_storage_class():
+    from lsst.pipe.base import Pipeline
+
+    pipeline = Pipeline.from_uri("resource://lsst.meas.realbogus/pipelines/RealBogusFilter.yaml")
+    pipeline.addConfigOverride("parameters", "diaSourceStorageClass", "AstropyTable")
+    graph = pipeline.to_graph()
+    for label in ("realBogus", "filterByRealBogus"):
+        assert graph.tasks[label].inputs["diaSources"].storage_class_name == "AstropyTable"

@@ -36,6 +36,7 @@ from .sharedConfig import CutoutFieldsMixin, DesomSourceMixin, DiaSourceColumnsM
 from .sharedConnections import (
     DesomConnections,
     DetectorInputConnections,
+    DiaSourceStorageConnections,
     ModelConnections,
     for_every_detector,
     plot_output,
@@ -49,7 +50,9 @@ def _resolve(item: Any) -> Any:
     return item.get() if isinstance(item, DeferredDatasetHandle) else item
 
 
-class EvaluateRealBogusConnections(ModelConnections, DesomConnections, dimensions=()):
+class EvaluateRealBogusConnections(
+    DiaSourceStorageConnections, ModelConnections, DesomConnections, dimensions=()
+):
     """Scores and labels of every detector of the data query in; metrics and plots out.
 
     The images of every detector are inputs too, read only for the detectors

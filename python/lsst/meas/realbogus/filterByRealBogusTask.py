@@ -14,7 +14,7 @@ from lsst.utils.timer import timeMethod
 
 from .realBogusTask import RealBogusConnections
 from .sharedConfig import DiaSourceColumnsMixin
-from .sharedConnections import PER_DETECTOR, DetectorInputConnections, connect_to
+from .sharedConnections import PER_DETECTOR, DetectorInputConnections, DiaSourceStorageConnections, connect_to
 
 
 def _split(what: str, description: str) -> cT.Output:
@@ -26,7 +26,7 @@ def _split(what: str, description: str) -> cT.Output:
     )
 
 
-class FilterByRealBogusConnections(pipeBase.PipelineTaskConnections, dimensions=PER_DETECTOR):
+class FilterByRealBogusConnections(DiaSourceStorageConnections, dimensions=PER_DETECTOR):
     """A detector's diaSources and their scores in; the two halves out."""
 
     diaSources = connect_to(cT.Input, DetectorInputConnections.diaSources, "diaSources to split.")

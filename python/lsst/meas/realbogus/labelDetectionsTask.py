@@ -13,10 +13,10 @@ from lsst.utils.timer import timeMethod
 
 from .evaluation.labels import label_table
 from .sharedConfig import DiaSourceColumnsMixin
-from .sharedConnections import PER_DETECTOR, DetectorInputConnections, connect_to
+from .sharedConnections import PER_DETECTOR, DetectorInputConnections, DiaSourceStorageConnections, connect_to
 
 
-class LabelDetectionsConnections(pipeBase.PipelineTaskConnections, dimensions=PER_DETECTOR):
+class LabelDetectionsConnections(DiaSourceStorageConnections, dimensions=PER_DETECTOR):
     """diaSources and the truth of the same detector in; one label per diaSource out."""
 
     diaSources = connect_to(

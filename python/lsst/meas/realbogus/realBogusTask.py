@@ -18,7 +18,7 @@ from lsst.utils.timer import timeMethod
 from .desom.labelling import PrototypeLabels
 from .desom.model import LoadedDesom, load_desom
 from .desom.stacking import stacked_scores, stacking_features
-from .inference import LoadedModel, ModelMetadata, load_model, set_torch_threads
+from .inference import LoadedModel, ModelMetadata, cpu_threads, load_model, set_torch_threads
 from .sharedConfig import (
     CutoutFieldsMixin,
     CutoutSizeMixin,
@@ -248,6 +248,7 @@ class RealBogusTask(pipeBase.PipelineTask):
             if self.desom is None or self.desomLabels is None:
                 raise RuntimeError("No DESOM: with desomSource='butler', call set_desom() before run().")
             desom = self.desom
+        threads = cpu_threads()
         if desom is None:
             batch = md.input.cut(
                 images,
@@ -256,6 +257,7 @@ class RealBogusTask(pipeBase.PipelineTask):
                 fill=config.fillValue,
                 bad_mask_planes=config.badMaskPlanes,
                 out=self._buffer(len(x), md),
+                threads=threads,
             )
         else:
             # One cut for both models when the CNN's cutouts hold the DESOM's thumbnails.
@@ -269,7 +271,9 @@ class RealBogusTask(pipeBase.PipelineTask):
                 bad_mask_planes=config.badMaskPlanes,
                 out=self._buffer(len(x), md),
             )
-            batch = Cutouts(md.input.prepare(raw.data, md.channels), raw.off_image, raw.bad_fraction)
+            batch = Cutouts(
+                md.input.prepare(raw.data, md.channels, threads=threads), raw.off_image, raw.bad_fraction
+            )
             if md.input.covers(desom.metadata.input):
                 thumbnails = desom.metadata.input.prepare(raw.data, md.channels)
             else:

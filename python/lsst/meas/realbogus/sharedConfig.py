@@ -27,7 +27,21 @@ from .inference.model import default_model_path
 
 
 class DiaSourceColumnsMixin(pexConfig.Config):
-    """Columns read from the diaSource table."""
+    """How the diaSource table is read: its storage class and columns.
+
+    Goes with `~lsst.meas.realbogus.sharedConnections.DiaSourceStorageConnections`.
+    """
+
+    diaSourceStorageClass = pexConfig.ChoiceField[str](
+        doc="Storage class the diaSources connection reads the diaSource table as.",
+        default="ArrowAstropy",
+        allowed={
+            "ArrowAstropy": "a Parquet table (this package's simulator; any ArrowAstropy or DataFrame "
+            "dataset)",
+            "AstropyTable": "an afw SourceCatalog of the Rubin stack (alert production's "
+            "dia_source_unstandardized), converted by the butler with afw's asAstropy",
+        },
+    )
 
     xColumn = pexConfig.Field[str](doc="Centroid x column of the diaSource table (pixels).", default="x")
     yColumn = pexConfig.Field[str](doc="Centroid y column of the diaSource table (pixels).", default="y")

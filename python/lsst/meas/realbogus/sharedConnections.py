@@ -20,6 +20,7 @@ __all__ = (
     "PER_DETECTOR",
     "DesomConnections",
     "DetectorInputConnections",
+    "DiaSourceStorageConnections",
     "ModelConnections",
     "TripletTrainingConnections",
     "connect_to",
@@ -27,6 +28,7 @@ __all__ = (
     "plot_output",
 )
 
+import dataclasses
 from typing import Any
 
 import lsst.pipe.base as pipeBase
@@ -36,7 +38,27 @@ PER_DETECTOR = ("instrument", "visit", "detector")
 """Dimensions of the per-detector tasks and datasets."""
 
 
-class DetectorInputConnections(pipeBase.PipelineTaskConnections, dimensions=PER_DETECTOR):
+class DiaSourceStorageConnections(pipeBase.PipelineTaskConnections, dimensions=()):
+    """Reads the ``diaSources`` connection in the storage class ``config.diaSourceStorageClass`` names.
+
+    ``ArrowAstropy`` (the default) reads Parquet tables, as this package's
+    simulator writes them; ``AstropyTable`` reads afw ``SourceCatalog``
+    datasets of the Rubin stack (alert production's
+    ``dia_source_unstandardized``), which the butler converts with afw's
+    ``asAstropy``.  No storage class reads both (``AstropyTable`` has no
+    converter from Parquet, ``ArrowAstropy`` none from afw), so the choice is
+    a config field (see `~lsst.meas.realbogus.sharedConfig.DiaSourceColumnsMixin`)
+    and a pipeline parameter.
+    """
+
+    def __init__(self, *, config: Any = None) -> None:
+        super().__init__(config=config)
+        storage_class = getattr(config, "diaSourceStorageClass", None)
+        if storage_class and "diaSources" in self.inputs and self.diaSources.storageClass != storage_class:
+            self.diaSources = dataclasses.replace(self.diaSources, storageClass=storage_class)
+
+
+class DetectorInputConnections(DiaSourceStorageConnections, dimensions=PER_DETECTOR):
     """The diaSources of a detector and the three images they were found on.
 
     Dataset type names are those of current alert production.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ("check_device", "set_torch_threads")
+__all__ = ("check_device", "cpu_threads", "set_torch_threads")
 
 
 def check_device(device: str) -> None:
@@ -31,3 +31,10 @@ def set_torch_threads(threads: int | None) -> None:
         import torch
 
         torch.set_num_threads(threads)
+
+
+def cpu_threads() -> int:
+    """The CPU threads torch uses (`set_torch_threads`), for the work around the model (normalization)."""
+    import torch
+
+    return torch.get_num_threads()

@@ -3,14 +3,10 @@
 Read with fastavro, which takes the schema from the file.  The flavour is told
 by the schema's fields:
 
-=======  ========================  ============================================  ==========
-packet   identifier                cutouts                                       pixels
-=======  ========================  ============================================  ==========
-Rubin    ``diaSourceId``           ``cutoutScience`` ... : FITS bytes or null    nJy
-ZTF      ``candid`` (``objectId``)  ``cutoutScience.stampData`` ... : gzipped FITS counts (zero
-                                                                                 point
-                                                                                 ``magzpsci``)
-=======  ========================  ============================================  ==========
+* Rubin: identifier ``diaSourceId``; cutouts ``cutoutScience``, ``cutoutTemplate`` and
+  ``cutoutDifference``, each FITS bytes or null; pixels in nJy.
+* ZTF: identifier ``candid`` (and ``objectId``); each cutout a record whose ``stampData`` is
+  gzipped FITS; pixels in counts, with the zero point ``candidate.magzpsci``.
 
 A file of any other schema is refused (`AlertSchemaError`) naming the field it
 lacks; a packet whose cutout is null or cannot be decoded gives a record with

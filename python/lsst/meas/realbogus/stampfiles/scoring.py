@@ -33,7 +33,7 @@ from typing import Any
 import astropy.table
 import numpy as np
 
-from ..inference import LoadedModel
+from ..inference import LoadedModel, cpu_threads
 from ..stamps import CHANNELS, FittedStamps, fit_stamps
 from ..stamps.fitting import MISSING_ABOVE
 from .reading import read_stamp_files
@@ -50,7 +50,9 @@ def _score_fitted(model: LoadedModel, fitted: FittedStamps, batch_size: int) -> 
     usable = fitted.usable
     scores = np.full(n, np.nan, dtype=np.float32)
     if usable.any():
-        batch = md.input.prepare(fitted.data[usable], md.channels, valid=fitted.valid[usable])
+        batch = md.input.prepare(
+            fitted.data[usable], md.channels, valid=fitted.valid[usable], threads=cpu_threads()
+        )
         scores[usable] = model.predict(batch, batch_size=batch_size)
     problem = fitted.problem.astype(object)
     unscored = usable & ~np.isfinite(scores)

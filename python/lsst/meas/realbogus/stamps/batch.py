@@ -88,6 +88,7 @@ class ModelInput:
         fill: float = 0.0,
         bad_mask_planes: Sequence[str] = (),
         out: np.ndarray | None = None,
+        threads: int = 1,
     ) -> Cutouts:
         """Cut the model's channels around positions and prepare them.
 
@@ -104,6 +105,8 @@ class ModelInput:
         out : `numpy.ndarray`, optional
             Buffer for the raw cutouts (see
             `~lsst.meas.realbogus.stamps.cutouts.extract_cutouts`).
+        threads : `int`
+            CPU threads the normalization may use.
 
         Returns
         -------
@@ -118,13 +121,14 @@ class ModelInput:
         cutouts = cut_images(
             images, self.channels, x, y, self.size, fill=fill, bad_mask_planes=bad_mask_planes, out=out
         )
-        return dataclasses.replace(cutouts, data=self.prepare(cutouts.data, self.channels))
+        return dataclasses.replace(cutouts, data=self.prepare(cutouts.data, self.channels, threads=threads))
 
     def prepare(
         self,
         stamps: np.ndarray,
         stamp_channels: Sequence[str] = CHANNELS,
         valid: np.ndarray | None = None,
+        threads: int = 1,
     ) -> np.ndarray:
         """Put stamps in the model's channel order, centre-crop them to its size, and normalize.
 
@@ -141,6 +145,8 @@ class ModelInput:
             statistics come from (see
             `~lsst.meas.realbogus.stamps.normalization.normalize`); `None`:
             all of them.
+        threads : `int`
+            CPU threads the normalization may use.
 
         Returns
         -------
@@ -176,7 +182,7 @@ class ModelInput:
             window = (slice(None), index, slice(lo, lo + self.size), slice(lo, lo + self.size))
             stamps = np.ascontiguousarray(stamps[window])
             valid = None if valid is None else valid[window]
-        return normalize(stamps, self.normalization, valid=valid)
+        return normalize(stamps, self.normalization, valid=valid, threads=threads)
 
 
 def dihedral_views(stamps: np.ndarray) -> list[np.ndarray]:

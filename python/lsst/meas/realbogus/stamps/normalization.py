@@ -20,6 +20,7 @@ __all__ = ("NORMALIZATIONS", "l2", "mong_eq9", "none", "normalize", "robust")
 
 import warnings
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -31,38 +32,68 @@ def none(cutouts: np.ndarray) -> np.ndarray:
     return np.asarray(cutouts, dtype=np.float32)
 
 
-def _median(flat: np.ndarray) -> np.ndarray:
-    """``numpy.median(flat, axis=-1, keepdims=True)``, about 5x faster.
-
-    One partition around the middle element(s) instead of numpy's, which
-    also partitions to find NaNs; a row holding a NaN still gives NaN.
-    """
+def _middle(flat: np.ndarray, in_place: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The median over the last axis (keepdims) and the partitioned array it came from."""
     m = flat.shape[-1]
     half = m // 2
-    part = np.partition(flat, half if m % 2 else (half - 1, half), axis=-1)
-    if m % 2:
-        med = part[..., half : half + 1]
+    kth = half if m % 2 else (half - 1, half)
+    if in_place:
+        flat.partition(kth, axis=-1)
+        part = flat
     else:
-        med = (part[..., half - 1 : half] + part[..., half : half + 1]) / np.asarray(2, dtype=flat.dtype)
-    nan = np.isnan(part[..., half:]).any(axis=-1, keepdims=True)  # NaNs sort above the middle
-    return np.where(nan, np.asarray(np.nan, dtype=flat.dtype), med)
+        part = np.partition(flat, kth, axis=-1)
+    if m % 2:
+        return part[..., half : half + 1].copy(), part
+    return (part[..., half - 1 : half] + part[..., half : half + 1]) / np.asarray(2, dtype=flat.dtype), part
 
 
-def robust(cutouts: np.ndarray) -> np.ndarray:
+def _robust_into(x: np.ndarray, out: np.ndarray) -> None:
+    """`robust` of ``x`` ``(n, C, H, W)`` written into ``out``, with two partitions and no other copy."""
+    flat = x.reshape(x.shape[0], x.shape[1], -1)
+    result = out.reshape(flat.shape)
+    med, part = _middle(flat, in_place=False)
+    has_nan = np.isnan(part[..., flat.shape[-1] // 2 :]).any(axis=-1, keepdims=True)  # NaNs sort above
+    np.subtract(flat, med, out=result)
+    np.abs(result, out=part)  # the partition's copy is reused for the deviations
+    mad, _ = _middle(part, in_place=True)
+    mad *= np.float32(1.4826)
+    valid = (mad > _EPS) & ~has_nan  # False for a flat channel, and for one with a NaN
+    np.divide(result, np.where(valid, mad, np.float32(1.0)), out=result)
+    if not valid.all():
+        np.copyto(result, np.float32(0.0), where=~valid)
+
+
+_CHUNK = 128
+"""Stamps normalized at a time: a chunk's copies stay in cache (1.4x faster than whole batches)."""
+
+
+def robust(cutouts: np.ndarray, threads: int = 1) -> np.ndarray:
     """Subtract the median and divide by the scaled median absolute deviation of each channel.
 
     ``(p - median) / (1.4826 * MAD)``: unit noise for Gaussian backgrounds,
-    insensitive to the source itself.  A flat channel (MAD of zero) becomes
-    zero.
+    insensitive to the source itself.  A flat channel (MAD of zero), or one
+    holding a NaN, becomes zero.
+
+    The batch is processed in chunks of 128 stamps, on ``threads`` threads
+    (numpy's partition releases the GIL): on the 2-core reference machine,
+    1000 3x51x51 stamps take 0.015 s on two threads against 0.063 s for a
+    whole-batch version on one (``bench/bench_backends.py``).
     """
-    x = np.asarray(cutouts, dtype=np.float32)
-    flat = x.reshape(x.shape[0], x.shape[1], -1)
-    out = flat - _median(flat)
-    mad = _median(np.abs(out)) * np.float32(1.4826)
-    valid = mad > _EPS  # False for a flat channel, and for one with a NaN
-    np.divide(out, np.where(valid, mad, np.float32(1.0)), out=out)
-    np.copyto(out, np.float32(0.0), where=~valid)
-    return out.reshape(x.shape)
+    x = np.ascontiguousarray(cutouts, dtype=np.float32)
+    out = np.empty_like(x)
+    bounds = list(range(0, len(x), _CHUNK)) + [len(x)]
+    spans = list(zip(bounds[:-1], bounds[1:]))
+
+    def work(span: tuple[int, int]) -> None:
+        _robust_into(x[span[0] : span[1]], out[span[0] : span[1]])
+
+    if threads > 1 and len(spans) > 1:
+        with ThreadPoolExecutor(min(threads, len(spans))) as pool:
+            list(pool.map(work, spans))
+    else:
+        for span in spans:
+            work(span)
+    return out
 
 
 def l2(cutouts: np.ndarray) -> np.ndarray:
@@ -159,7 +190,9 @@ def _normalize_valid(x: np.ndarray, valid: np.ndarray, name: str) -> np.ndarray:
     return out.reshape(x.shape).astype(np.float32, copy=False)
 
 
-def normalize(cutouts: np.ndarray, name: str, valid: np.ndarray | None = None) -> np.ndarray:
+def normalize(
+    cutouts: np.ndarray, name: str, valid: np.ndarray | None = None, threads: int = 1
+) -> np.ndarray:
     """Apply the normalization called ``name`` (a key of `NORMALIZATIONS`).
 
     Parameters
@@ -173,6 +206,8 @@ def normalize(cutouts: np.ndarray, name: str, valid: np.ndarray | None = None) -
         for every channel): the pixels to compute the statistics from; the
         others take the value of the channel's median (see the module
         docstring).  `None`: every pixel is valid (and must be finite).
+    threads : `int`
+        CPU threads the normalization may use (``robust`` uses them).
     """
     try:
         function = NORMALIZATIONS[name]
@@ -181,7 +216,7 @@ def normalize(cutouts: np.ndarray, name: str, valid: np.ndarray | None = None) -
     if len(cutouts) == 0:
         return np.asarray(cutouts, dtype=np.float32)
     if valid is None:
-        return function(cutouts)
+        return robust(cutouts, threads) if function is robust else function(cutouts)
     x = np.asarray(cutouts, dtype=np.float32)
     valid = np.broadcast_to(np.asarray(valid, dtype=bool), x.shape)
     partial = ~valid.reshape(len(x), -1).all(axis=1)
