@@ -148,7 +148,10 @@ def bench_run(n_sources: int) -> None:
     raw = cut()
     batch = md_model.input.prepare(raw.data, md_model.channels)
     cut_seconds = best_of(cut, repeat=3)
-    norm_seconds = best_of(lambda: md_model.input.prepare(raw.data, md_model.channels), repeat=3)
+    threads = torch.get_num_threads()
+    norm_seconds = best_of(
+        lambda: md_model.input.prepare(raw.data, md_model.channels, threads=threads), repeat=3
+    )
     model_seconds = best_of(lambda: task.model.predict(batch, batch_size=config.batchSize), repeat=3)
     module = get_architecture(md_model.architecture, len(md_model.channels), md_model.cutout_size).eval()
     flops = model_flops(module, (8, len(md_model.channels), md_model.cutout_size, md_model.cutout_size))
