@@ -23,7 +23,7 @@ import lsst.pex.config as pexConfig
 
 from .desom.model import default_desom_paths
 from .inference.devices import check_device
-from .inference.model import default_model_path
+from .inference.model import choose_backend, default_model_path
 
 
 class DiaSourceColumnsMixin(pexConfig.Config):
@@ -111,13 +111,7 @@ class ModelSourceMixin(pexConfig.Config):
         """The backend this config uses (``auto`` resolved; models in the butler are TorchScript)."""
         if self.modelSource == "butler":
             return "torchscript"
-        if self.backend != "auto":
-            return self.backend
-        if getattr(self, "device", "cpu") != "cpu":
-            return "torchscript"  # onnxruntime from PyPI runs on the CPU only
-        if self.modelFile:
-            return "onnx" if self.modelFile.endswith(".onnx") else "torchscript"
-        return "onnx"
+        return choose_backend(self.backend, getattr(self, "device", "cpu"), self.modelFile)
 
     def resolved_model_file(self) -> str:
         """The model file this config uses."""

@@ -24,18 +24,23 @@ __all__ = ("main",)
 import argparse
 import sys
 
-from ..inference import ModelError, default_model_path, load_model
+from ..inference import ModelError, choose_backend, default_model_path, load_model
 from ..stamps.fitting import MISSING_ABOVE
 
 
-def write_table(table, path: str) -> None:
-    """Write ``table`` as Parquet (``.parquet``, ``.pq``) or CSV (``.csv``)."""
+def output_format(path: str) -> str:
+    """The astropy table format of an output file, by its ending (``.parquet``, ``.pq``, ``.csv``).
+
+    Raises
+    ------
+    ValueError
+        For any other ending (checked before any stamp is scored).
+    """
     if path.lower().endswith((".parquet", ".pq")):
-        table.write(path, format="parquet", overwrite=True)
-    elif path.lower().endswith(".csv"):
-        table.write(path, format="ascii.csv", overwrite=True)
-    else:
-        raise ValueError(f"{path}: the output must end in .parquet, .pq or .csv")
+        return "parquet"
+    if path.lower().endswith(".csv"):
+        return "ascii.csv"
+    raise ValueError(f"{path}: the output must end in .parquet, .pq or .csv")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,14 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
     args = parser.parse_args(argv)
 
-    backend = args.backend
-    if backend == "auto":
-        on_cpu = args.device == "cpu"
-        backend = "onnx" if on_cpu and (not args.model or args.model.endswith(".onnx")) else "torchscript"
+    backend = choose_backend(args.backend, args.device, args.model)
     model_file = args.model or default_model_path(backend)
     try:
-        if not args.output.lower().endswith((".parquet", ".pq", ".csv")):
-            raise ValueError(f"{args.output}: the output must end in .parquet, .pq or .csv")
+        table_format = output_format(args.output)
         model = load_model(model_file, device=args.device, backend=backend)
         bar = None
         if not args.no_progress:
@@ -111,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             if bar is not None:
                 bar.close()
-        write_table(table, args.output)
+        table.write(args.output, format=table_format, overwrite=True)
     except (ModelError, ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from .fits import first_image
 from .records import StampRecord
 
 CUTOUT_FIELDS = {"science": "cutoutScience", "template": "cutoutTemplate", "difference": "cutoutDifference"}
@@ -87,10 +88,7 @@ def _decode_cutout(value: Any) -> np.ndarray | None:
     if data[:2] == b"\x1f\x8b":
         data = gzip.decompress(data)
     with fits.open(io.BytesIO(data)) as hdus:
-        for hdu in hdus:
-            if hdu.data is not None and hdu.data.ndim == 2:
-                return np.asarray(hdu.data, dtype=np.float32)
-    raise ValueError("no 2-d image in the cutout's FITS")
+        return first_image(hdus, "the cutout's FITS")[0]
 
 
 def stamp_record(packet: Mapping[str, Any], flavour: str, where: str = "") -> StampRecord:

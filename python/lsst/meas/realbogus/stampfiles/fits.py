@@ -35,7 +35,8 @@ def _stem(path: str) -> str:
     return name
 
 
-def _first_image(hdus, path: str) -> tuple[np.ndarray, str]:
+def first_image(hdus, path: str) -> tuple[np.ndarray, str]:
+    """Pixels (float32) and ``BUNIT`` of the first 2-d image HDU; `ValueError` naming ``path`` if none."""
     for hdu in hdus:
         if hdu.data is not None and getattr(hdu.data, "ndim", 0) == 2:
             return np.asarray(hdu.data, dtype=np.float32), str(hdu.header.get("BUNIT", ""))
@@ -70,7 +71,7 @@ def read_fits_files(paths: Sequence[str]) -> Iterator[StampRecord]:
         for channel, path in files.items():
             try:
                 with fits.open(path) as hdus:
-                    stamps[channel], units = _first_image(hdus, path)
+                    stamps[channel], units = first_image(hdus, path)
             except (OSError, ValueError) as err:
                 problems.append(f"{os.path.basename(path)}: {str(err).splitlines()[0]}")
         yield StampRecord(

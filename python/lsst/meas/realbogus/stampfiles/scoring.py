@@ -119,12 +119,16 @@ def score_stamps(
 
 
 def _flux_factor(record: StampRecord, to_njy: bool, zero_point: float | None) -> tuple[float, str]:
-    """What to multiply a record's pixels by, and the problem if that cannot be known."""
-    if not to_njy or record.units.lower() in ("njy", ""):
-        if to_njy and not record.units and zero_point is not None:
-            return 10.0 ** (-0.4 * (zero_point - NJY_AB_MAGNITUDE)), ""
+    """What to multiply a record's pixels by, and the problem if that cannot be known.
+
+    Without ``to_njy``, and for pixels already in nJy, nothing.  Pixels of
+    unstated units are converted only when ``zero_point`` is given; pixels in
+    counts need the record's zero point or ``zero_point``.
+    """
+    units = record.units.lower()
+    if not to_njy or units == "njy" or (not units and zero_point is None):
         return 1.0, ""
-    point = record.zero_point if record.zero_point is not None else zero_point
+    point = zero_point if not units else (record.zero_point if record.zero_point is not None else zero_point)
     if point is None or not np.isfinite(point):
         return np.nan, f"pixels in {record.units} and no zero point to convert them to nJy"
     return 10.0 ** (-0.4 * (float(point) - NJY_AB_MAGNITUDE)), ""
