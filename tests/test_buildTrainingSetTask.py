@@ -22,7 +22,7 @@ def test_triplets_are_the_raw_cutouts_with_labels(labelled):
     assert len(triplets) == len(dia) and triplets.size == 51
     images = {k: labelled[k] for k in CHANNELS}
     raw = cut_images(
-        images, CHANNELS, dia["x"], dia["y"], 51, bad_mask_planes=["NO_DATA", "SATURATED", "BAD"]
+        images, CHANNELS, dia["x"], dia["y"], 51, fill=np.nan, bad_mask_planes=["NO_DATA", "SATURATED", "BAD"]
     )
     np.testing.assert_array_equal(triplets.cutouts, raw.data)
     assert triplets.table["isReal"].tolist() == labels["isReal"].tolist()

@@ -184,3 +184,17 @@ def test_mask_planes_of_lsst_images(detector_inputs):
         cut_images(images, ["science"], [11.0], [6.0], 5, bad_mask_planes=["BAD", "BADD"])
     with pytest.raises(ValueError, match="no image for channels"):
         cut_images(images, ["sky"], [11.0], [6.0], 5)
+
+
+def test_sentinel_and_infinite_pixels_are_missing():
+    from lsst.meas.realbogus.stamps import MISSING_ABOVE, missing_pixels
+
+    image = np.arange(100, dtype=np.float32).reshape(10, 10)
+    assert missing_pixels(image) is None
+    image[2, 3], image[5, 5], image[7, 1] = -3.4e38, np.inf, np.nan
+    missing = missing_pixels(image)
+    assert missing.sum() == 3 and missing[2, 3] and missing[5, 5] and missing[7, 1]
+    assert missing_pixels(np.full((2, 2), MISSING_ABOVE, np.float32)).all()
+    cut = extract_cutouts([image, image.copy()], np.array([4.0]), np.array([4.0]), 7, fill=np.nan)
+    assert cut.bad_fraction[0] == pytest.approx(3 / 49)
+    assert np.isnan(cut.data[0, :, 1, 2]).all() and not cut.off_image[0]

@@ -174,7 +174,7 @@ def test_another_backend_behind_the_same_interface(tmp_path, monkeypatch):
             with open(path) as stream:
                 return cls(device), stream.read()
 
-        def scores(self, batch, logit):
+        def outputs(self, batch):
             return batch[:, -1].mean(axis=(1, 2)).astype(np.float32)
 
     monkeypatch.setitem(backends_module._BACKENDS.items, "test_mean", MeanBackend)
@@ -188,3 +188,30 @@ def test_another_backend_behind_the_same_interface(tmp_path, monkeypatch):
         _ = model.module
     with pytest.raises(ModelError, match=r"Unknown inference backend 'onnx2'; known: \[.*'torchscript'"):
         load_model(path, backend="onnx2")
+
+
+def test_scores_from_outputs_calibrated_and_without_ties():
+    from lsst.meas.realbogus.inference import scores_from_outputs
+
+    logits = np.array([[20.0], [30.0], [-2.0]], np.float32)
+    result = scores_from_outputs(logits, "logit", temperature=2.0, offset=1.0)
+    np.testing.assert_allclose(result.logit, [11.0, 16.0, 0.0])
+    assert result.score[2] == pytest.approx(0.5) and np.all(result.std == 0)
+    # float32 scores of the two surest rows tie at 1; their logits do not.
+    assert scores_from_outputs(logits, "logit").score[0] == scores_from_outputs(logits, "logit").score[1]
+    probabilities = scores_from_outputs(np.array([[0.25], [0.5]], np.float32), "probability")
+    np.testing.assert_allclose(probabilities.logit, [np.log(1 / 3), 0.0], atol=1e-6)
+    np.testing.assert_allclose(probabilities.score, [0.25, 0.5], atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("temperature", 0.0, "temperature must be"),
+        ("members", 0, "members must be"),
+        ("logit_offset", 1e4, "logit_offset"),
+    ],
+)
+def test_calibration_fields_are_checked(field, value, message):
+    with pytest.raises(ModelError, match=message):
+        metadata(**{field: value})

@@ -92,10 +92,11 @@ def test_edge_and_off_image_sources_are_flagged_and_scored(model_file, detector_
     dia["y"] = [size / 2, size / 2, size / 2, np.nan, 1e300]
     scores = make_task(model_file).run(**{**detector_inputs, "diaSources": dia}).scores
     assert scores["flag_edge"].tolist() == [True] * 5
-    assert np.all(np.isfinite(scores["score"][[0, 1, 2, 4]]))
+    assert np.all(np.isfinite(scores["score"][[0, 1]]))
     assert scores["flag_badPixels"].tolist() == [True, True, True, True, True]
-    assert scores["flag_noScore"].tolist() == [False, False, False, True, False]
-    assert np.isnan(scores["score"][3])
+    # Entirely off the image, a NaN centroid, an absurd one: no valid pixel, so no score.
+    assert scores["flag_noScore"].tolist() == [False, False, True, True, True]
+    assert np.isnan(scores["score"][2:]).all() and np.isnan(scores["logit"][2:]).all()
 
 
 def test_nan_and_masked_pixels_are_flagged(model_file, detector_inputs):
@@ -112,7 +113,48 @@ def test_nan_and_masked_pixels_are_flagged(model_file, detector_inputs):
     )
     assert scores["flag_badPixels"][0]
     assert scores["badPixelFraction"][0] >= 400 / 51**2
-    assert np.all(np.isfinite(scores["score"]))
+    some = scores["badPixelFraction"] < 1
+    assert np.all(np.isfinite(scores["score"][some])) and not scores["flag_noScore"][some].any()
+    assert scores["flag_noScore"][~some].all()
+
+
+@pytest.mark.parametrize("value", [-3.4e38, np.inf, np.nan])
+def test_missing_pixel_at_the_centre_is_counted_not_scored(model_file, detector_inputs, value):
+    """A sentinel (ZTF's -3.4e38), infinite or NaN pixel at a source's centre is a missing pixel."""
+    task = make_task(model_file)
+    before = task.run(**detector_inputs).scores
+    dia = detector_inputs["diaSources"]
+    # The brightest source well inside the image.
+    inside = (dia["x"] > 30) & (dia["x"] < 220) & (dia["y"] > 30) & (dia["y"] < 220)
+    i = int(np.flatnonzero(inside)[np.argmax(before["score"][inside])])
+    x, y = int(np.floor(dia["x"][i] + 0.5)), int(np.floor(dia["y"][i] + 0.5))
+    difference = detector_inputs["difference"].copy()
+    difference.image.array[y, x] = value
+    after = task.run(**{**detector_inputs, "difference": difference}).scores
+    assert after["badPixelFraction"][i] == pytest.approx(before["badPixelFraction"][i] + 1 / 51**2)
+    assert not after["flag_noScore"][i]
+    assert abs(after["score"][i] - before["score"][i]) < 0.2
+
+
+def test_cutout_with_no_valid_pixel_gets_no_score(model_file, detector_inputs):
+    dia = detector_inputs["diaSources"]
+    x, y = int(round(dia["x"][0])), int(round(dia["y"][0]))
+    science = detector_inputs["science"].copy()
+    science.image.array[max(y - 40, 0) : y + 40, max(x - 40, 0) : x + 40] = np.nan
+    scores = make_task(model_file).run(**{**detector_inputs, "science": science}).scores
+    assert scores["badPixelFraction"][0] == 1.0
+    assert scores["flag_noScore"][0] and np.isnan(scores["score"][0])
+    assert len(scores) == len(dia)
+
+
+def test_logit_keeps_the_order_of_the_scores(model_file, detector_inputs):
+    scores = make_task(model_file).run(**detector_inputs).scores
+    ok = ~scores["flag_noScore"]
+    logit, score = np.asarray(scores["logit"][ok], float), np.asarray(scores["score"][ok], float)
+    np.testing.assert_allclose(1 / (1 + np.exp(-logit)), score, atol=1e-6)
+    assert np.all(np.diff(score[np.argsort(logit, kind="stable")]) >= 0)
+    # A single network: no ensemble spread.
+    assert np.isnan(scores["scoreStd"]).all()
 
 
 def test_misspelt_mask_plane_is_an_error(model_file, detector_inputs):

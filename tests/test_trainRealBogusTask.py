@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from lsst.meas.realbogus import BuildTrainingSetTask, LabelDetectionsTask
@@ -59,6 +60,28 @@ def test_trains_and_writes_a_model(detector_visit, detector_inputs, tmp_path):
     assert "runStartCpuTime" in task.metadata
     with pytest.raises(ValueError, match="no realbogus_triplets datasets"):
         task.run([])
+
+
+def test_trains_a_calibrated_ensemble(detector_visit, detector_inputs, tmp_path):
+    product, _ = detector_visit
+    labels = LabelDetectionsTask().run(product.dia_sources, product.truth).labels
+    triplets = BuildTrainingSetTask().run(**detector_inputs, labels=labels).triplets
+    config = TrainRealBogusConfig()
+    config.epochs = 1
+    config.cutoutSize = 21
+    config.ensembleSize = 2
+    config.validationFraction = 0.3
+    result = TrainRealBogusTask(config=config).run([triplets, triplets])
+    md = result.model.metadata
+    calibration = result.history["calibration"]
+    assert md.members == 2 and len(result.history["members"]) == 2
+    assert md.temperature == pytest.approx(calibration["temperature"], rel=1e-5)
+    assert md.logit_offset == pytest.approx(calibration["offset"], abs=1e-5)
+    # One epoch on a few rows may give a network the fit cannot calibrate; then it is left as it is.
+    if not calibration["calibrated"]:
+        assert (md.temperature, md.logit_offset) == (1.0, 0.0)
+    scores = result.model.score(md.input.prepare(triplets.cutouts[:8]))
+    assert scores.std.shape == (8,) and np.all(scores.std >= 0) and np.any(scores.std > 0)
 
 
 def test_architecture_registered_later_is_accepted():

@@ -17,7 +17,7 @@ from lsst.utils.timer import timeMethod
 from .labelDetectionsTask import LabelDetectionsConnections
 from .sharedConfig import CutoutFieldsMixin, CutoutSizeMixin, DiaSourceColumnsMixin
 from .sharedConnections import PER_DETECTOR, DetectorInputConnections, TripletTrainingConnections, connect_to
-from .stamps import TRIPLET_CHANNELS, LabelledTriplets, ModelInput
+from .stamps import TRIPLET_CHANNELS, LabelledTriplets, cut_images
 
 
 class BuildTrainingSetConnections(DetectorInputConnections, dimensions=PER_DETECTOR):
@@ -58,8 +58,9 @@ class BuildTrainingSetTask(pipeBase.PipelineTask):
     """Cut template, science and difference triplets around labelled diaSources.
 
     The cutouts are made exactly as `RealBogusTask` makes them (the same
-    `~lsst.meas.realbogus.stamps.batch.ModelInput.cut`, the same fill and mask
-    handling) but stored raw, in every channel, so a training run can choose
+    `~lsst.meas.realbogus.stamps.cutouts.cut_images`, the same fill and mask
+    handling; missing pixels are stored as NaN by default) but stored raw, in
+    every channel, so a training run can choose
     the channels (e.g. the seed-004 "noDIA" set), the normalization and a
     smaller size.  A detector with no triplet to keep (no diaSources, or none
     passing the cuts) raises `~lsst.pipe.base.NoWorkFound`: it writes nothing
@@ -121,8 +122,15 @@ class BuildTrainingSetTask(pipeBase.PipelineTask):
         x = np.asarray(diaSources[config.xColumn], dtype=float)
         y = np.asarray(diaSources[config.yColumn], dtype=float)
         keep &= np.isfinite(x) & np.isfinite(y)
-        raw = ModelInput(TRIPLET_CHANNELS, config.cutoutSize, "none")
-        cut = raw.cut(images, x[keep], y[keep], fill=config.fillValue, bad_mask_planes=config.badMaskPlanes)
+        cut = cut_images(
+            images,
+            TRIPLET_CHANNELS,
+            x[keep],
+            y[keep],
+            config.cutoutSize,
+            fill=config.fillValue,
+            bad_mask_planes=config.badMaskPlanes,
+        )
         data, off_image, bad_fraction = cut.data, cut.off_image, cut.bad_fraction
         if not config.keepEdge:
             inside = ~off_image

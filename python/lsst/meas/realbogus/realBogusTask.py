@@ -58,7 +58,8 @@ class RealBogusConfig(
 
     maxBadPixelFraction = pexConfig.Field[float](
         doc="Flag a diaSource (flag_badPixels) when more than this fraction of its cutout pixels is "
-        "NaN, masked or off the image (in any channel).",
+        "missing (NaN, infinite, a sentinel of magnitude >= 1e30, masked) or off the image (in any "
+        "channel). A cutout with no valid pixel gets no score (flag_noScore).",
         default=0.2,
         check=lambda f: 0.0 <= f <= 1.0,
     )
@@ -83,8 +84,10 @@ class RealBogusTask(pipeBase.PipelineTask):
     says (`lsst.meas.realbogus.stamps.batch.ModelInput`), and scored by the
     model in batches.  The output has exactly one row per input diaSource,
     in input order, with flags for cutouts off the image edge, cutouts with
-    too many NaN or masked pixels, and rows that could not be scored
-    (non-finite centroid or model output).  An empty diaSource table gives
+    too many missing pixels (NaN, infinite, sentinel or masked; counted in
+    ``badPixelFraction``), and rows that could not be scored (a non-finite
+    centroid, a cutout with no valid pixel, or a non-finite model output).
+    Missing pixels are left out of the normalization's statistics.  An empty diaSource table gives
     an empty score table, not `~lsst.pipe.base.NoWorkFound`, so that
     alert-production tasks downstream still run for the detector.
 
@@ -217,8 +220,12 @@ class RealBogusTask(pipeBase.PipelineTask):
         -------
         result : `lsst.pipe.base.Struct`
             ``scores``: `astropy.table.Table` with one row per diaSource:
-            the id, ``score``, ``flag_edge``, ``flag_badPixels``,
-            ``flag_noScore``, ``badPixelFraction`` and ``modelVersion``.
+            the id, ``score`` (probability of real, calibrated by the model's
+            temperature), ``logit`` (its log-odds: the same order, without
+            float32's ties at 1), ``scoreStd`` (spread of an ensemble's
+            members, NaN for a single network), ``flag_edge``,
+            ``flag_badPixels``, ``flag_noScore``, ``badPixelFraction`` and
+            ``modelVersion``.
 
         Raises
         ------
@@ -280,20 +287,27 @@ class RealBogusTask(pipeBase.PipelineTask):
                 thumbnails = desom.metadata.input.cut(
                     images, x, y, fill=config.fillValue, bad_mask_planes=config.badMaskPlanes
                 ).data
-        scorable = np.isfinite(x) & np.isfinite(y)
+        # A cutout with no valid pixel (off the image, all missing, or a non-finite centroid) is not scored.
+        scorable = batch.bad_fraction < 1.0
         scores = np.full(len(x), np.nan, dtype=np.float32)
-        if scorable.all():
-            scores[:] = self.model.predict(batch.data, batch_size=config.batchSize)
-        elif scorable.any():
+        logits = np.full(len(x), np.nan, dtype=np.float32)
+        spread = np.full(len(x), np.nan, dtype=np.float32)
+        if scorable.any():
             # Only the rare unscorable rows force a copy of the batch.
-            scores[scorable] = self.model.predict(batch.data[scorable], batch_size=config.batchSize)
+            rows = batch.data if scorable.all() else batch.data[scorable]
+            result = self.model.score(rows, batch_size=config.batchSize)
+            scores[scorable], logits[scorable] = result.score, result.logit
+            if md.members > 1:
+                spread[scorable] = result.std
         no_score = ~np.isfinite(scores)
-        scores[no_score] = np.nan
+        scores[no_score] = logits[no_score] = spread[no_score] = np.nan
 
         table = astropy.table.Table(
             {
                 config.idColumn: np.asarray(diaSources[config.idColumn]),
                 "score": scores,
+                "logit": logits,
+                "scoreStd": spread,
                 "flag_edge": batch.off_image,
                 "flag_badPixels": batch.bad_fraction > config.maxBadPixelFraction,
                 "flag_noScore": no_score,

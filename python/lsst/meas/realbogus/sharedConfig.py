@@ -52,8 +52,12 @@ class CutoutFieldsMixin(pexConfig.Config):
     """How cutouts are cut (identical for training, scoring and evaluation)."""
 
     fillValue = pexConfig.Field[float](
-        doc="Pixel value used off the image edge and for NaN or masked pixels, before normalization.",
-        default=0.0,
+        doc="Value of pixels off the image edge or missing (NaN, infinite, sentinel values of magnitude "
+        ">= 1e30, or masked), before normalization. NaN (the default): they are left out of the "
+        "normalization's statistics and take the value the median maps to, so edge cutouts, masked "
+        "cores and small stamps keep the contrast of the pixels they have. A number (0 was the default "
+        "before rbsim04): they take that value and count in the statistics.",
+        default=float("nan"),
     )
     badMaskPlanes = pexConfig.ListField[str](
         doc="Mask planes whose pixels are treated as missing (replaced by fillValue and counted).",

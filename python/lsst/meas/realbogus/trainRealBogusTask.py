@@ -9,12 +9,24 @@ import tempfile
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 import lsst.pex.config as pexConfig
 import lsst.pipe.base as pipeBase
 import lsst.pipe.base.connectionTypes as cT
 from lsst.utils.timer import timeMethod
 
-from .cnn import CachedBlocks, TripletBlocks, get_architecture_class, train_classifier
+from .cnn import (
+    CachedBlocks,
+    Calibration,
+    Ensemble,
+    TripletBlocks,
+    fit_calibration,
+    get_architecture_class,
+    train_classifier,
+)
+from .evaluation.metrics import calibration as reliability
+from .evaluation.metrics import roc_auc
 from .inference import (
     LoadedModel,
     ModelMetadata,
@@ -25,6 +37,11 @@ from .inference import (
 from .sharedConfig import TorchDeviceMixin
 from .sharedConnections import ModelConnections, TripletTrainingConnections, connect_to
 from .stamps import CHANNELS, NORMALIZATIONS, ModelInput
+
+
+def _ece(logits: np.ndarray, labels: np.ndarray) -> float:
+    """Expected calibration error (10 bins) of the sigmoids of ``logits``."""
+    return reliability(1.0 / (1.0 + np.exp(-np.asarray(logits, dtype=np.float64))), labels)["ece"]
 
 
 class TrainRealBogusConnections(TripletTrainingConnections, dimensions=()):
@@ -105,6 +122,20 @@ class TrainRealBogusConfig(
         "so later epochs neither read the butler nor normalize again. Memory use is the same; the "
         "directory grows to the size of the training set (about 31 kB per 3x51x51 triplet) and is "
         "removed after training. False: read and normalize every dataset every epoch.",
+        default=True,
+    )
+    ensembleSize = pexConfig.Field[int](
+        doc="Networks trained (seeds seed, seed+1, ...; one validation split) and shipped as one deep "
+        "ensemble: the score is the sigmoid of their mean logit, and RealBogusTask's scoreStd the spread "
+        "of their scores. Training and scoring cost grow in proportion. 1: a single network.",
+        default=1,
+        check=lambda n: 1 <= n <= 16,
+    )
+    calibrate = pexConfig.Field[bool](
+        doc="Fit a temperature and a logit offset on the validation rows (maximum likelihood) and store "
+        "them in the model, so its scores read as probabilities of real at the training set's class "
+        "balance. False: the raw sigmoid of the network (over-confident, and biased to real by the class "
+        "weight).",
         default=True,
     )
     modelVersion = pexConfig.Field[str](
@@ -205,38 +236,65 @@ class TrainRealBogusTask(pipeBase.PipelineTask):
                 min_snr=config.minSnr,
                 drop_edge=config.dropEdge,
             )
-            result = train_classifier(
-                CachedBlocks(blocks, cache, self.log) if config.cacheBlocks else blocks,
-                architecture=config.architecture,
-                epochs=config.epochs,
-                batch_size=config.batchSize,
-                learning_rate=config.learningRate,
-                positive_weight=config.positiveWeight or None,
-                validation_fraction=config.validationFraction,
-                patience=config.patience,
-                seed=config.seed,
-                device=config.device,
-                blocks_per_shuffle=config.blocksPerShuffle,
-                log=self.log,
-            )
+            source = CachedBlocks(blocks, cache, self.log) if config.cacheBlocks else blocks
+            results = []
+            for member in range(config.ensembleSize):
+                if config.ensembleSize > 1:
+                    self.log.info("Ensemble member %d of %d.", member + 1, config.ensembleSize)
+                results.append(
+                    train_classifier(
+                        source,
+                        architecture=config.architecture,
+                        epochs=config.epochs,
+                        batch_size=config.batchSize,
+                        learning_rate=config.learningRate,
+                        positive_weight=config.positiveWeight or None,
+                        validation_fraction=config.validationFraction,
+                        patience=config.patience,
+                        seed=config.seed + member,
+                        split_seed=config.seed,
+                        device=config.device,
+                        blocks_per_shuffle=config.blocksPerShuffle,
+                        log=self.log,
+                    )
+                )
+        result = results[0]
+        val_logits = np.mean([r.val_logits for r in results], axis=0)
+        val_labels = result.val_labels
+        calibration = Calibration(1.0, 0.0)
+        if config.calibrate:
+            try:
+                calibration = fit_calibration(val_logits, val_labels)
+            except ValueError as err:
+                self.log.warning("The model is not calibrated: %s.", err)
+        before = _ece(Calibration(1.0, 0.0).apply(val_logits), val_labels)
+        after = _ece(calibration.apply(val_logits), val_labels)
+        val_auc = roc_auc(val_logits, val_labels)
+        module = result.module if len(results) == 1 else Ensemble([r.module for r in results]).eval()
+        seconds = sum(r.seconds for r in results)
         n_train = result.counts["train_real"] + result.counts["train_bogus"]
+        epochs = ", ".join(str(r.best_epoch) for r in results)
         metadata = ModelMetadata(
             version=config.modelVersion,
             cutout_size=int(result.input_shape[-1]),
             channels=tuple(config.channels),
             normalization=config.normalization,
             output="logit",
+            temperature=round(calibration.temperature, 6),
+            logit_offset=round(calibration.offset, 6),
+            members=len(results),
             architecture=config.architecture,
             threshold=config.threshold,
             provenance=(
-                f"TrainRealBogusTask {config.architecture} on {n_train} triplets "
-                f"({result.counts['train_real']} real) of {len(triplets)} detector-visits"
-                f"{', ' + provenance if provenance else ''}; seed {config.seed}; best epoch "
-                f"{result.best_epoch}, validation AUC {result.val_auc:.4f}"
+                f"TrainRealBogusTask {config.architecture}{f' x{len(results)}' if len(results) > 1 else ''} "
+                f"on {n_train} triplets ({result.counts['train_real']} real) of {len(triplets)} "
+                f"detector-visits{', ' + provenance if provenance else ''}; seed {config.seed}; best epoch "
+                f"{epochs}, validation AUC {val_auc:.4f}; temperature {calibration.temperature:.3f}, "
+                f"offset {calibration.offset:.3f} (validation ECE {before:.4f} -> {after:.4f})"
             ),
         )
         path = config.outputFile or os.path.join(self._workdir.name, f"{config.modelVersion}.pt")
-        save_torchscript(result.module, metadata, path)
+        save_torchscript(module, metadata, path)
         model: LoadedModel = load_model(path, device="cpu")
         history = {
             "architecture": config.architecture,
@@ -247,19 +305,42 @@ class TrainRealBogusTask(pipeBase.PipelineTask):
             "counts": result.counts,
             "positive_weight": result.positive_weight,
             "best_epoch": result.best_epoch,
-            "val_auc": result.val_auc,
-            "seconds": result.seconds,
+            "val_auc": val_auc,
+            "seconds": seconds,
             "epochs": result.history,
+            "members": [
+                {
+                    "seed": config.seed + i,
+                    "best_epoch": r.best_epoch,
+                    "val_auc": r.val_auc,
+                    "epochs": r.history,
+                }
+                for i, r in enumerate(results)
+            ],
+            "calibration": {
+                "calibrated": calibration != Calibration(1.0, 0.0),
+                "temperature": calibration.temperature,
+                "offset": calibration.offset,
+                "val_ece_before": before,
+                "val_ece_after": after,
+            },
             "model_metadata": metadata.to_json(),
         }
         self.metadata["bestEpoch"] = result.best_epoch
-        self.metadata["validationAuc"] = result.val_auc
+        self.metadata["validationAuc"] = val_auc
+        self.metadata["temperature"] = calibration.temperature
+        self.metadata["validationEce"] = after
         self.log.info(
-            "Trained %s in %.0f s: best epoch %d, validation AUC %.4f%s.",
+            "Trained %s in %.0f s: best epoch %s, validation AUC %.4f; temperature %.3f, offset %.3f, "
+            "validation ECE %.4f (uncalibrated %.4f)%s.",
             config.modelVersion,
-            result.seconds,
-            result.best_epoch,
-            result.val_auc,
+            seconds,
+            epochs,
+            val_auc,
+            calibration.temperature,
+            calibration.offset,
+            after,
+            before,
             f"; written to {config.outputFile}" if config.outputFile else "",
         )
         return pipeBase.Struct(model=model, history=history)

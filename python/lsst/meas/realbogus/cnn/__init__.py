@@ -6,10 +6,15 @@
   the butler's labelled triplets, `CachedBlocks`, `ArrayBlocks`).
 - `~lsst.meas.realbogus.cnn.training`: `train_classifier`, with a hashed validation split,
   class weighting, augmentation and early stopping.
+- `~lsst.meas.realbogus.cnn.calibration`: `fit_calibration`, the temperature and offset of the
+  logits fitted on the validation rows.
+- `~lsst.meas.realbogus.cnn.ensemble`: `Ensemble`, several trained networks in one module.
 
 Importing this package imports torch.
 """
 
 from .architectures import *  # noqa: F401, F403
 from .blocks import *  # noqa: F401, F403
+from .calibration import *  # noqa: F401, F403
+from .ensemble import *  # noqa: F401, F403
 from .training import *  # noqa: F401, F403

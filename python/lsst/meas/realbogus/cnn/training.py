@@ -94,6 +94,10 @@ class TrainingResult:
         ``(C, S, S)`` of the cutouts it takes.
     seconds : `float`
         Wall time of the whole training, the validation split included.
+    val_logits : `numpy.ndarray`
+        ``(N,)`` logits of the kept model on the validation rows.
+    val_labels : `numpy.ndarray`
+        ``(N,)`` bool labels of the validation rows.
     """
 
     module: nn.Module
@@ -104,6 +108,8 @@ class TrainingResult:
     positive_weight: float = 1.0
     input_shape: tuple[int, ...] = ()
     seconds: float = 0.0
+    val_logits: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    val_labels: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
 
 
 def random_symmetries(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -185,6 +191,7 @@ def train_classifier(
     validation_fraction: float = 0.15,
     patience: int = 8,
     seed: int = 1,
+    split_seed: int | None = None,
     device: str = "cpu",
     blocks_per_shuffle: int = 16,
     log: logging.Logger | None = None,
@@ -216,7 +223,10 @@ def train_classifier(
     patience : `int`
         Stop after this many epochs without a better validation AUC.
     seed : `int`
-        Seed of the split, the initialization, the order and the augmentation.
+        Seed of the initialization, the order and the augmentation (and of
+        the split, unless ``split_seed`` is given).
+    split_seed : `int`, optional
+        Seed of the validation split (the members of an ensemble share one).
     device : `str`
         Torch device (``cpu``, ``cuda``, ``cuda:N``).
     blocks_per_shuffle : `int`
@@ -238,10 +248,11 @@ def train_classifier(
     if not 0 < validation_fraction < 1:
         raise ValueError(f"validation_fraction must be in (0, 1), got {validation_fraction}")
     log = log or _LOG
-    val_x, val_y, counts = _split(source, validation_fraction, seed, log)
+    split_seed = seed if split_seed is None else split_seed
+    val_x, val_y, counts = _split(source, validation_fraction, split_seed, log)
 
     def training_rows(block: Block) -> np.ndarray:
-        return ~validation_rows(block.keys, validation_fraction, seed)
+        return ~validation_rows(block.keys, validation_fraction, split_seed)
 
     n_pos, n_neg = counts["train_real"], counts["train_bogus"]
     torch.manual_seed(seed)
@@ -306,6 +317,7 @@ def train_classifier(
             log.info("No better validation AUC for %d epochs: stopping.", patience)
             break
     model.load_state_dict(best[2])
+    val_logits = _scores(model, val_x, device)
     model = model.to("cpu").eval()
     return TrainingResult(
         module=model,
@@ -316,4 +328,6 @@ def train_classifier(
         positive_weight=float(weight),
         input_shape=tuple(val_x.shape[1:]),
         seconds=time.perf_counter() - start_time,
+        val_logits=val_logits.reshape(len(val_y)),
+        val_labels=val_y,
     )

@@ -15,6 +15,7 @@ __all__ = (
     "collect_scores",
     "desom_summary",
     "evaluate_scores",
+    "exact_scores",
     "json_safe",
     "kind_summary",
     "prototype_summary",
@@ -75,6 +76,22 @@ class ScoredDetections:
     desom: dict[str, np.ndarray] = field(default_factory=dict)
 
 
+def exact_scores(scores: astropy.table.Table) -> np.ndarray:
+    """The scores of a score table in float64, from its ``logit`` column when it has one.
+
+    A float32 score is exactly 1.0 for every logit above about 17, so the
+    surest detections tie; the sigmoid of the logit in float64 keeps their
+    order (up to a logit of about 36), which the rank metrics (AUC, MDR at a
+    false-positive rate) need.  Tables of models without a logit column
+    (older outputs) give their ``score``.
+    """
+    if "logit" in scores.colnames:
+        logit = np.asarray(scores["logit"], dtype=np.float64)
+        with np.errstate(over="ignore"):
+            return 1.0 / (1.0 + np.exp(-logit))
+    return np.asarray(scores["score"], dtype=np.float64)
+
+
 def collect_scores(
     pairs: Iterable[tuple[Any, astropy.table.Table, astropy.table.Table]], id_column: str = "diaSourceId"
 ) -> ScoredDetections:
@@ -111,7 +128,7 @@ def collect_scores(
         if not np.array_equal(np.asarray(scores[id_column]), np.asarray(labels[id_column])):
             raise ValueError(f"{name}: scores and labels are not of the same diaSources, row for row")
         versions.update(str(v) for v in np.unique(np.asarray(scores["modelVersion"])))
-        s = np.asarray(scores["score"], dtype=float)
+        s = exact_scores(scores)
         is_real = np.asarray(labels["isReal"], dtype=bool)
         ok = np.isfinite(s)
         counts["detectors"] += 1

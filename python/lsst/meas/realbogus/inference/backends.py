@@ -21,7 +21,7 @@ from ..registry import Registry
 class Backend(ABC):
     """A model's network, loaded on a device, that scores batches.
 
-    Subclasses set `name`, implement `load` and `scores`, and are registered
+    Subclasses set `name`, implement `load` and `outputs`, and are registered
     with `register_backend`.
     """
 
@@ -51,21 +51,22 @@ class Backend(ABC):
         """
 
     @abstractmethod
-    def scores(self, batch: np.ndarray, logit: bool) -> np.ndarray:
-        """The network's outputs for a float32 batch ``(N, C, H, W)``.
+    def outputs(self, batch: np.ndarray) -> np.ndarray:
+        """The network's raw outputs for a float32 batch ``(N, C, H, W)``.
 
         Parameters
         ----------
         batch : `numpy.ndarray`
             Normalized stamps, C-contiguous float32.
-        logit : `bool`
-            The network outputs logits: map them through a sigmoid.
 
         Returns
         -------
-        scores : `numpy.ndarray`
-            float32 outputs, ``(N,)`` if the network gives one value per
-            stamp (an ``(N, 1)`` output is flattened); the caller checks.
+        outputs : `numpy.ndarray`
+            float32, as the network gives them: ``(N,)`` or ``(N, 1)`` for one
+            network, ``(N, K)`` for an ensemble of K; logits or
+            probabilities, as the model's metadata says.  The caller
+            (`~lsst.meas.realbogus.inference.model.LoadedModel`) checks the
+            shape and turns them into scores.
         """
 
 

@@ -40,6 +40,15 @@ class ModelMetadata:
         `lsst.meas.realbogus.stamps.normalization.NORMALIZATIONS`).
     output : `str`
         ``"logit"`` (a sigmoid is applied) or ``"probability"``.
+    temperature : `float`
+        Logits are divided by this before the sigmoid (temperature scaling,
+        fitted on validation rows when the model is trained; 1: none).
+    logit_offset : `float`
+        Added to the logits after the temperature (fitted with it; 0: none).
+    members : `int`
+        Networks in the file: 1, or K for an ensemble whose network returns
+        ``(N, K)`` outputs (the score is the mean logit's, with the spread
+        of the members' scores as its uncertainty).
     architecture : `str`
         Name of the architecture.
     threshold : `float`
@@ -60,6 +69,9 @@ class ModelMetadata:
     channels: tuple[str, ...]
     normalization: str
     output: str = "logit"
+    temperature: float = 1.0
+    logit_offset: float = 0.0
+    members: int = 1
     architecture: str = ""
     threshold: float = 0.5
     provenance: str = ""
@@ -82,6 +94,12 @@ class ModelMetadata:
             )
         if self.output not in ("logit", "probability"):
             problems.append(f"output must be 'logit' or 'probability', got {self.output!r}")
+        if not (isinstance(self.temperature, int | float) and 0.0 < self.temperature < 1e3):
+            problems.append(f"temperature must be a number in (0, 1000), got {self.temperature!r}")
+        if not (isinstance(self.logit_offset, int | float) and abs(self.logit_offset) < 1e3):
+            problems.append(f"logit_offset must be a number in (-1000, 1000), got {self.logit_offset!r}")
+        if not isinstance(self.members, int) or self.members < 1:
+            problems.append(f"members must be an integer >= 1, got {self.members!r}")
         if not 0.0 <= self.threshold <= 1.0:
             problems.append(f"threshold must be in [0, 1], got {self.threshold!r}")
         if problems:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 __all__ = (
     "DEFAULT_MODEL",
+    "ModelScores",
+    "scores_from_outputs",
     "DEFAULT_MODEL_FILES",
     "LoadedModel",
     "choose_backend",
@@ -19,6 +21,7 @@ __all__ = (
 )
 
 import os
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
@@ -57,6 +60,41 @@ def choose_backend(backend: str, device: str = "cpu", model_file: str = "") -> s
     if model_file:
         return "onnx" if model_file.endswith(".onnx") else "torchscript"
     return "onnx"
+
+
+@dataclass(frozen=True)
+class ModelScores:
+    """A model's scores of N stamps (all ``(N,)`` float32)."""
+
+    score: np.ndarray
+    """Probability that the detection is real, in [0, 1] (calibrated by the model's temperature)."""
+    logit: np.ndarray
+    """Log-odds of ``score``: the same order, without float32's ties at 0 and 1."""
+    std: np.ndarray
+    """Standard deviation of the ensemble members' scores (0 for a single network)."""
+
+
+def scores_from_outputs(
+    outputs: np.ndarray, output: str, temperature: float = 1.0, offset: float = 0.0
+) -> ModelScores:
+    """Scores from a network's raw outputs ``(N, K)`` (K ensemble members, K >= 1).
+
+    Each member's log-odds (its logit, or the log-odds of its probability)
+    is calibrated to ``z / temperature + offset``; the logit is the members'
+    mean, the score its sigmoid, and the spread the standard deviation of
+    the members' sigmoids.  Computed in float64.
+    """
+    z = outputs.astype(np.float64)
+    if output == "probability":
+        p = np.clip(z, 0.0, 1.0)
+        with np.errstate(divide="ignore"):
+            z = np.log(p) - np.log1p(-p)
+    z = z / temperature + offset
+    logit = z.mean(axis=1)
+    with np.errstate(over="ignore"):
+        score = 1.0 / (1.0 + np.exp(-logit))
+        std = (1.0 / (1.0 + np.exp(-z))).std(axis=1) if z.shape[1] > 1 else np.zeros(len(z))
+    return ModelScores(score.astype(np.float32), logit.astype(np.float32), std.astype(np.float32))
 
 
 class LoadedModel:
@@ -113,14 +151,21 @@ class LoadedModel:
     def predict(self, cutouts: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """Scores in [0, 1] of a model-ready batch ``(N, C, H, W)``, as float32.
 
+        The ``score`` of `score`; see there.
+        """
+        return self.score(cutouts, batch_size).score
+
+    def score(self, cutouts: np.ndarray, batch_size: int = 256) -> ModelScores:
+        """Scores, logits and ensemble spread of a model-ready batch ``(N, C, H, W)``.
+
         The batch is what `~lsst.meas.realbogus.stamps.batch.ModelInput.cut`
         or ``prepare`` of ``metadata.input`` makes.
 
         Raises
         ------
         ModelError
-            If the stamps do not have the model's shape, or the model's
-            output is not one value per stamp.
+            If the stamps do not have the model's shape, or the network's
+            output is not ``metadata.members`` values per stamp.
         """
         md = self.metadata
         expected = md.input.shape
@@ -130,17 +175,20 @@ class LoadedModel:
                 f"got {cutouts.shape}"
             )
         n = cutouts.shape[0]
-        scores = np.empty(n, dtype=np.float32)
+        outputs = np.empty((n, md.members), dtype=np.float32)
         for start in range(0, n, batch_size):
             batch = np.ascontiguousarray(cutouts[start : start + batch_size], np.float32)
-            out = self.backend.scores(batch, logit=md.output == "logit")
-            if out.shape != (len(batch),):
+            out = self.backend.outputs(batch)
+            if md.members == 1 and out.shape == (len(batch),):
+                out = out[:, None]
+            if out.shape != (len(batch), md.members):
+                per_stamp = "one value" if md.members == 1 else f"{md.members} values (one per member)"
                 raise ModelError(
                     f"{self.path}: model returned shape {tuple(out.shape)} for a batch of "
-                    f"{len(batch)}; expected one value per cutout"
+                    f"{len(batch)}; expected {per_stamp} per cutout"
                 )
-            scores[start : start + len(batch)] = out
-        return scores
+            outputs[start : start + len(batch)] = out
+        return scores_from_outputs(outputs, md.output, md.temperature, md.logit_offset)
 
 
 def load_model(path: str | os.PathLike, device: str = "cpu", backend: str = "torchscript") -> LoadedModel:

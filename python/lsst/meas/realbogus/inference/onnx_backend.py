@@ -75,13 +75,8 @@ class OnnxBackend(Backend):
         record = session.get_modelmeta().custom_metadata_map.get(METADATA_FILE, "")
         return cls(session, device), record
 
-    def scores(self, batch: np.ndarray, logit: bool) -> np.ndarray:
-        out = np.asarray(self.session.run(None, {self._input: batch})[0], dtype=np.float32)
-        if out.ndim == 2 and out.shape[1] == 1:
-            out = out[:, 0]
-        if logit:
-            out = (1.0 / (1.0 + np.exp(-out.astype(np.float64)))).astype(np.float32)
-        return out
+    def outputs(self, batch: np.ndarray) -> np.ndarray:
+        return np.asarray(self.session.run(None, {self._input: batch})[0], dtype=np.float32)
 
 
 def save_onnx(module: Any, metadata: ModelMetadata, path: str | os.PathLike) -> None:

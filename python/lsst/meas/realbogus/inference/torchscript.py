@@ -58,16 +58,11 @@ class TorchScriptBackend(Backend):
         record = extra[METADATA_FILE]
         return cls(module, device), record.decode() if isinstance(record, bytes) else record
 
-    def scores(self, batch: np.ndarray, logit: bool) -> np.ndarray:
+    def outputs(self, batch: np.ndarray) -> np.ndarray:
         import torch
 
         with torch.inference_mode():
-            out = self.module(torch.from_numpy(batch).to(self.device))
-            if out.dim() == 2 and out.shape[1] == 1:
-                out = out[:, 0]
-            if logit:
-                out = torch.sigmoid(out)
-            return out.float().cpu().numpy()
+            return self.module(torch.from_numpy(batch).to(self.device)).float().cpu().numpy()
 
 
 def save_torchscript(module: Any, metadata: ModelMetadata, path: str | os.PathLike) -> None:

@@ -25,7 +25,7 @@ import argparse
 import sys
 
 from ..inference import ModelError, choose_backend, default_model_path, load_model
-from ..stamps.fitting import MISSING_ABOVE
+from ..stamps import MISSING_ABOVE
 
 
 def output_format(path: str) -> str:

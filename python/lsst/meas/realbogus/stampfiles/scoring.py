@@ -34,8 +34,7 @@ import astropy.table
 import numpy as np
 
 from ..inference import LoadedModel, cpu_threads
-from ..stamps import CHANNELS, FittedStamps, fit_stamps
-from ..stamps.fitting import MISSING_ABOVE
+from ..stamps import CHANNELS, MISSING_ABOVE, FittedStamps, fit_stamps
 from .reading import read_stamp_files
 from .records import StampRecord
 
@@ -49,18 +48,25 @@ def _score_fitted(model: LoadedModel, fitted: FittedStamps, batch_size: int) -> 
     n = len(fitted.data)
     usable = fitted.usable
     scores = np.full(n, np.nan, dtype=np.float32)
+    logits = np.full(n, np.nan, dtype=np.float32)
+    spread = np.full(n, np.nan, dtype=np.float32)
     if usable.any():
         batch = md.input.prepare(
             fitted.data[usable], md.channels, valid=fitted.valid[usable], threads=cpu_threads()
         )
-        scores[usable] = model.predict(batch, batch_size=batch_size)
+        result = model.score(batch, batch_size=batch_size)
+        scores[usable], logits[usable] = result.score, result.logit
+        if md.members > 1:
+            spread[usable] = result.std
     problem = fitted.problem.astype(object)
-    unscored = usable & ~np.isfinite(scores)
-    problem[unscored] = "the model's output is not finite"
-    scores[~np.isfinite(scores)] = np.nan
+    no_score = ~np.isfinite(scores)
+    problem[usable & no_score] = "the model's output is not finite"
+    scores[no_score] = logits[no_score] = spread[no_score] = np.nan
     return {
         "score": scores,
-        "flag_noScore": ~np.isfinite(scores),
+        "logit": logits,
+        "scoreStd": spread,
+        "flag_noScore": no_score,
         "flag_padded": fitted.padded,
         "flag_cropped": fitted.cropped,
         "flag_badPixels": fitted.sentinel_count > 0,

@@ -85,7 +85,7 @@ class ModelInput:
         x: np.ndarray,
         y: np.ndarray,
         *,
-        fill: float = 0.0,
+        fill: float = np.nan,
         bad_mask_planes: Sequence[str] = (),
         out: np.ndarray | None = None,
         threads: int = 1,
@@ -99,7 +99,9 @@ class ModelInput:
         x, y : `numpy.ndarray`
             Positions in the images' pixel frame.
         fill : `float`
-            Value of pixels off the image, NaN or masked (before normalization).
+            Value of pixels off the image or missing (before normalization).
+            NaN (the default): they are left out of the normalization's statistics (see
+            `prepare`).
         bad_mask_planes : sequence of `str`
             Mask planes whose pixels are missing.
         out : `numpy.ndarray`, optional
@@ -136,7 +138,7 @@ class ModelInput:
         ----------
         stamps : `numpy.ndarray`
             ``(N, len(stamp_channels), S, S)`` pixel values, ``S >= size``;
-            finite wherever ``valid`` is (everywhere if it is `None`).
+            finite wherever ``valid`` is.
         stamp_channels : sequence of `str`
             The channels of ``stamps``, in order (default: `CHANNELS`, the
             order of stored triplets).
@@ -144,7 +146,7 @@ class ModelInput:
             Boolean, of the shape of ``stamps``: the pixels the normalization's
             statistics come from (see
             `~lsst.meas.realbogus.stamps.normalization.normalize`); `None`:
-            all of them.
+            the finite ones (NaN marks a missing pixel).
         threads : `int`
             CPU threads the normalization may use.
 
@@ -182,6 +184,8 @@ class ModelInput:
             window = (slice(None), index, slice(lo, lo + self.size), slice(lo, lo + self.size))
             stamps = np.ascontiguousarray(stamps[window])
             valid = None if valid is None else valid[window]
+        if valid is None and stamps.size and not np.isfinite([stamps.min(), stamps.max()]).all():
+            valid = np.isfinite(stamps)
         return normalize(stamps, self.normalization, valid=valid, threads=threads)
 
 

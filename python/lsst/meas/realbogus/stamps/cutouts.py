@@ -4,13 +4,25 @@ Cutouts are centred on the pixel nearest each centroid: for a cutout of size
 ``s`` the first pixel is ``floor(x - (s - 1) / 2 + 0.5)``, so for odd sizes the
 centroid's pixel is the central one, and for even sizes the centroid lies
 within half a pixel of the cutout's centre.  Pixels outside the image take a
-fill value; NaN pixels and pixels with a flagged mask bit are replaced by the
-same fill value and counted.
+fill value; missing pixels (NaN, infinite, a sentinel of magnitude at least
+`MISSING_ABOVE` such as ZTF's -3.4e38, or with a flagged mask bit) are
+replaced by the same fill value and counted.  A pixel missing in one channel
+is missing in all of them.  With a NaN fill (the tasks' default) the
+normalization leaves missing pixels out of its statistics
+(`lsst.meas.realbogus.stamps.batch.ModelInput.prepare`).
 """
 
 from __future__ import annotations
 
-__all__ = ("Cutouts", "bad_pixels", "cut_images", "cutout_origins", "extract_cutouts")
+__all__ = (
+    "MISSING_ABOVE",
+    "Cutouts",
+    "bad_pixels",
+    "cut_images",
+    "cutout_origins",
+    "extract_cutouts",
+    "missing_pixels",
+)
 
 import ctypes
 import importlib.util
@@ -56,6 +68,9 @@ _C_COPY = _load_c_copy()
 _LOG = logging.getLogger(__name__)
 _logged_copy_loop = False
 
+MISSING_ABOVE = 1e30
+"""Pixels of at least this magnitude are missing: sentinels (ZTF writes -3.4e38), not measurements."""
+
 _MAX_COORDINATE = 2.0**40
 """Centroids are clipped to +-this before the cast to int64, so that no
 centroid (however large) can overflow ``x0 + size`` in the copy loop; such a
@@ -76,7 +91,8 @@ class Cutouts:
         centroid is not finite).
     bad_fraction : `numpy.ndarray`
         ``(N,)`` float32: fraction of the cutout's pixels that are off the
-        image, NaN, or masked, in any channel (1 for a non-finite centroid).
+        image or missing (NaN, infinite, sentinel or masked), in any channel
+        (1 for a non-finite centroid).
     """
 
     data: np.ndarray
@@ -130,7 +146,8 @@ def extract_cutouts(
     size : `int`
         Cutout width and height (odd or even).
     fill : `float`
-        Value for pixels off the image, NaN, or masked.
+        Value for pixels off the image or missing (NaN, infinite, of
+        magnitude at least `MISSING_ABOVE`, or masked).
     bad : sequence of `numpy.ndarray` or `None`, optional
         Per image, a boolean array of pixels to treat as missing (e.g. from
         its mask), or `None`.
@@ -186,11 +203,9 @@ def extract_cutouts(
         data = out[:n]
     bad_count = np.zeros(n, dtype=np.int64)
 
-    # Pixels to replace: flagged ones, and NaNs (looked for only in images that have any).
+    # Pixels to replace: flagged ones, and non-finite or sentinel values.
     missing_maps = [b for b in (bad or []) if b is not None]
-    missing_maps += [
-        ~np.isfinite(image) for image in images if not np.isfinite(np.sum(image, dtype=np.float64))
-    ]
+    missing_maps += [m for m in map(missing_pixels, images) if m is not None]
     union = None
     if missing_maps:
         union = missing_maps[0].copy() if len(missing_maps) > 1 else missing_maps[0]
@@ -227,6 +242,25 @@ def extract_cutouts(
 
     bad_fraction = (bad_count / float(size * size)).astype(np.float32)
     return Cutouts(data=data, off_image=~inside, bad_fraction=bad_fraction)
+
+
+def missing_pixels(image: np.ndarray, missing_above: float = MISSING_ABOVE) -> np.ndarray | None:
+    """Pixels of ``image`` that are NaN, infinite or of magnitude at least ``missing_above``.
+
+    Returns
+    -------
+    missing : `numpy.ndarray` or `None`
+        Boolean array of the image's shape, or `None` when no pixel is
+        missing (the common case: found with a minimum and a maximum, without
+        a full-size temporary).
+    """
+    if image.size == 0:
+        return None
+    lo, hi = np.min(image), np.max(image)  # NaN propagates to both
+    if lo > -missing_above and hi < missing_above:
+        return None
+    with np.errstate(invalid="ignore"):
+        return ~(np.abs(image) < missing_above)
 
 
 def _copy_interior(

@@ -26,8 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-MISSING_ABOVE = 1e30
-"""Default absolute pixel value at or above which a pixel is a sentinel for "missing"."""
+from .cutouts import MISSING_ABOVE
 
 
 @dataclass
