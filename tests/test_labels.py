@@ -35,11 +35,12 @@ def detections():
 
 
 def test_labels_points_and_lines(truth, detections):
-    is_real, kind, index, distance = label_detections(detections, truth, radius=3.0)
+    is_real, kind, index, distance, fraction = label_detections(detections, truth, radius=3.0)
     assert is_real.tolist() == [True, False, False, False, False, True, False]
     assert kind.tolist() == ["hostless", "cosmic_ray", "streak", "streak", "unknown", "variable", "unknown"]
     assert index.tolist() == [0, -1, -1, -1, -1, 3, -1]
     assert distance[0] == pytest.approx(np.hypot(1.0, 0.5)) and np.isnan(distance[1])
+    assert np.isnan(fraction).all()  # the radius rule measures no flux
 
 
 def test_injected_catalog_every_row_real(truth, detections):
