@@ -2,11 +2,14 @@
 """Time the repository simulator: per-stage cost of one detector-visit, and whole presets.
 
 Usage: python bench/bench_simulation.py [--sizes 1024 2048 4096] [--presets demo training]
+                                       [--visit-presets training variety shifted]
 
 Prints, for each detector size, the time to draw a detector's static sky and template (once
 per field), to simulate one visit, and to write one visit's five datasets to a butler, with
 the peak memory of the process; then the wall time of building each requested preset with
-``-j 2``.  Figures are kept in doc/lsst.meas.realbogus/simulation.rst.
+``-j 2``.  ``--visit-presets`` times the static sky and a few visits of one detector of each
+named preset at its own size and settings (no repository is built).  Figures are kept in
+doc/lsst.meas.realbogus/simulation.rst.
 """
 
 from __future__ import annotations
@@ -55,13 +58,45 @@ def bench_size(size: int, workdir: Path) -> None:
     )
 
 
+def bench_preset_visit(preset: str, n_visits: int = 3) -> None:
+    """Time one detector of ``preset``: its static sky and template, and its first visits."""
+    config = SimulationConfig()
+    PRESETS[preset][0](config)
+    config.nDetectors = 1
+    config.tracts = config.tracts[:1]
+    camera, tracts, visits = plan_work(config, seed=1)
+    t0 = time.perf_counter()
+    sim = DetectorSimulator(config, camera, tracts[0], 0, 0, config.bands[0], seed=1)
+    t_static = time.perf_counter() - t0
+    times = []
+    for visit in visits[:n_visits]:
+        t0 = time.perf_counter()
+        product = sim.simulate(visit)
+        times.append(time.perf_counter() - t0)
+        family = product.metadata.get("SIM_PSF_FAMILY", "gaussian")
+        print(
+            f"preset {preset:9s} {config.detectorSize}x{config.detectorSize} visit {visit.visit}: "
+            f"{times[-1]:6.2f} s ({family}, FWHM {product.metadata['SIM_PSF_FWHM']:.1f} px, "
+            f"{len(product.dia_sources)} diaSources)"
+        )
+    mean = sum(times) / len(times)
+    print(
+        f"preset {preset:9s} static sky + template {t_static:6.2f} s | mean visit {mean:6.2f} s"
+        f" | peak RSS so far {peak_rss_gb():.2f} GB"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--sizes", type=int, nargs="*", default=[1024, 2048, 4096])
     parser.add_argument("--presets", nargs="*", default=[])
+    parser.add_argument("--visit-presets", nargs="*", default=[])
+    parser.add_argument("--visits", type=int, default=3, help="Visits timed per --visit-presets preset.")
     args = parser.parse_args()
+    for preset in args.visit_presets:
+        bench_preset_visit(preset, args.visits)
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes:
             bench_size(size, Path(tmp))

@@ -121,3 +121,98 @@ def test_kernel_model_gradients():
     assert model.sigma2(np.array(0.0), np.array(0.0)) == pytest.approx(2.0)
     assert model.sigma2(np.array(1.0), np.array(0.0)) == pytest.approx(2.0 * 1.4)
     assert model.scaled(1.1).s2 == pytest.approx(2.2)
+
+
+# ---------------------------------------------------------------- PSF families and resampling
+
+from lsst.meas.realbogus.simulation.psf_families import (  # noqa: E402
+    PSF_FAMILIES,
+    PsfFamilyParameters,
+    family_kernel,
+    kernel_transfer,
+    misfit_parameters,
+)
+from lsst.meas.realbogus.simulation.resampling import resample  # noqa: E402
+
+
+def _half_max_width(profile: np.ndarray) -> float:
+    """Distance between the outermost half-maximum crossings of a 1-d profile (linear interpolation)."""
+    half = profile.max() / 2
+    above = np.flatnonzero(profile >= half)
+    lo, hi = above[0], above[-1]
+    left = lo - (profile[lo] - half) / (profile[lo] - profile[lo - 1])
+    right = hi + (profile[hi] - half) / (profile[hi] - profile[hi + 1])
+    return float(right - left)
+
+
+@pytest.mark.parametrize("family", PSF_FAMILIES)
+@pytest.mark.parametrize("fwhm", [4.0, 7.5])
+def test_psf_family_has_unit_flux_and_the_fwhm_asked_for(family, fwhm):
+    params = PsfFamilyParameters(family=family, fwhm=fwhm, beta=2.5, axis_ratio=0.6, angle=0.0)
+    kernel = family_kernel(params)
+    assert kernel.sum() == pytest.approx(1.0, abs=1e-12)
+    assert np.all(kernel >= 0)
+    c = kernel.shape[0] // 2
+    if family == "gaussian":
+        # The identity kernel: a delta function.
+        assert kernel[c, c] == 1.0
+        return
+    major, minor = _half_max_width(kernel[c, :]), _half_max_width(kernel[:, c])
+    measured = np.sqrt(major * minor)
+    # Pixel integration broadens the profile slightly.
+    assert measured == pytest.approx(fwhm, rel=0.07)
+    if family == "elongated":
+        assert minor / major == pytest.approx(0.6, rel=0.1)
+    else:
+        assert major == pytest.approx(minor, rel=1e-6)
+    # Centred: the first moments vanish.
+    yy, xx = np.indices(kernel.shape) - c
+    assert abs((kernel * xx).sum()) < 1e-9 and abs((kernel * yy).sum()) < 1e-9
+
+
+def test_defocused_kernel_is_a_donut():
+    kernel = family_kernel(PsfFamilyParameters(family="defocused", fwhm=12.0, obscuration=0.5))
+    c = kernel.shape[0] // 2
+    assert kernel[c, c] == 0.0
+    assert kernel[c, c + 4] > 0.0
+
+
+def test_kernel_transfer_convolves_without_shift():
+    kernel = family_kernel(PsfFamilyParameters(family="moffat", fwhm=5.0, beta=3.0))
+    image = np.zeros((64, 80))
+    image[30, 40] = 1.0
+    transfer = kernel_transfer(kernel, image.shape)
+    out = np.fft.irfft2(np.fft.rfft2(image) * transfer, s=image.shape)
+    total, cx, cy, _ = _moments(out)
+    assert total == pytest.approx(1.0, abs=1e-5)
+    assert (cx, cy) == (pytest.approx(40.0, abs=1e-4), pytest.approx(30.0, abs=1e-4))
+    c = kernel.shape[0] // 2
+    np.testing.assert_allclose(out[30 - c : 30 + c + 1, 40 - c : 40 + c + 1], kernel, atol=1e-6)
+
+
+def test_misfit_changes_the_estimate_only_for_non_gaussian_families():
+    rng = np.random.default_rng(1)
+    gaussian = PsfFamilyParameters()
+    assert misfit_parameters(rng, gaussian, 0.1) == gaussian
+    moffat = PsfFamilyParameters(family="moffat", fwhm=5.0, beta=3.0)
+    estimate = misfit_parameters(rng, moffat, 0.1)
+    assert estimate.family == "moffat" and estimate.fwhm != moffat.fwhm
+    assert misfit_parameters(rng, moffat, 0.0) == moffat
+
+
+@pytest.mark.parametrize("kernel", ["bilinear", "lanczos3"])
+def test_resampling_correlates_noise_and_propagates_variance(kernel):
+    rng = np.random.default_rng(4)
+    noise = rng.standard_normal((400, 400))
+    out, var = resample(noise, np.ones_like(noise), kernel, (0.5, 0.5))
+    inner = (slice(5, -5), slice(5, -5))
+    assert np.var(out[inner]) == pytest.approx(var[inner].mean(), rel=0.03)
+    z = out[inner]
+    rho = np.mean(z[:, 1:] * z[:, :-1]) / np.var(z)
+    assert rho > 0.1
+    # Content moves by minus the offset: a ramp is interpolated half a pixel ahead.
+    ramp = np.tile(np.arange(50.0), (20, 1))
+    moved, _ = resample(ramp, np.ones_like(ramp), kernel, (0.0, 0.5))
+    np.testing.assert_allclose(moved[:, 5:-5], ramp[:, 5:-5] + 0.5, atol=1e-2)
+    same, _ = resample(noise, np.ones_like(noise), "none", (0.5, 0.5))
+    assert same is noise

@@ -187,3 +187,120 @@ def test_dia_source_columns(simulated_visits, column):
     assert np.all(np.isfinite(np.asarray(p.dia_sources[column], dtype=float)))
     ids = np.asarray(p.dia_sources["diaSourceId"])
     assert len(np.unique(ids)) == len(ids)
+
+
+# ---------------------------------------------------------------- variety options and presets
+
+import hashlib  # noqa: E402
+
+from lsst.meas.realbogus.simulation.config import PRESETS, SimulationConfig  # noqa: E402
+from lsst.meas.realbogus.simulation.psf_families import PSF_FAMILIES  # noqa: E402
+from lsst.meas.realbogus.simulation.repo import plan_work  # noqa: E402
+from lsst.meas.realbogus.simulation.simulator import DetectorSimulator  # noqa: E402
+
+TINY_DIGEST = "520bffd3cdda6720e4fdc910a9a544566e44684a408b99ea6bc4da729134507a"
+"""Digest of two tiny-preset detector-visits (seed 11), computed before the variety options existed."""
+
+
+def _preset(name: str) -> SimulationConfig:
+    config = SimulationConfig()
+    PRESETS[name][0](config)
+    return config
+
+
+def test_default_output_is_unchanged():
+    """The default configuration gives the same pixels, truth and diaSources as before the variety options."""
+    config = _preset("tiny")
+    camera, tracts, visits = plan_work(config, 11)
+    digest = hashlib.sha256()
+    sim = DetectorSimulator(config, camera, tracts[0], 0, 1, "r", 11)
+    for v in visits[:2]:
+        p = sim.simulate(v)
+        for a in (p.science, p.science_variance, p.template, p.difference, p.difference_variance):
+            digest.update(np.ascontiguousarray(a).tobytes())
+        for k in sorted(p.difference_masks):
+            digest.update(p.difference_masks[k].tobytes())
+        for table in (p.truth, p.dia_sources):
+            for c in table.colnames:
+                digest.update(np.asarray(table[c]).tobytes())
+        assert p.metadata["SIM_PSF_FAMILY"] == "gaussian"
+    assert digest.hexdigest() == TINY_DIGEST
+
+
+def _noise_only(**overrides) -> SimulationConfig:
+    config = _preset("tiny")
+    config.tracts = [3080]
+    config.nDetectors = 1
+    config.visitsPerField = 3
+    config.starDensity = 0.0
+    config.galaxyDensity = 0.0
+    config.nBrightStars = 0
+    config.nVariableStars = 0
+    config.nHostTransients = config.nOffsetTransients = config.nHostlessTransients = 0
+    config.nCosmicRays = config.nHotPixels = config.nBadColumns = 0
+    config.streakProbability = 0.0
+    for name, value in overrides.items():
+        setattr(config, name, value)
+    return config
+
+
+def _neighbour_correlation(config: SimulationConfig) -> list[float]:
+    camera, tracts, visits = plan_work(config, 6)
+    sim = DetectorSimulator(config, camera, tracts[0], 0, 0, "r", 6)
+    out = []
+    for v in visits:
+        p = sim.simulate(v)
+        z = (p.difference / np.sqrt(p.difference_variance))[4:-4, 4:-4].astype(float)
+        z -= z.mean()
+        rho_x = np.mean(z[:, 1:] * z[:, :-1]) / np.var(z)
+        rho_y = np.mean(z[1:, :] * z[:-1, :]) / np.var(z)
+        out.append(0.5 * (rho_x + rho_y))
+        # The variance plane still holds the per-pixel variance.
+        assert 0.9 < np.std(z) < 1.1
+    return out
+
+
+def test_difference_noise_correlation():
+    """Resampling the science exposure correlates the difference noise; the default leaves it white."""
+    default = _neighbour_correlation(_noise_only())
+    assert np.all(np.abs(default) < 0.03)
+    correlated = _neighbour_correlation(
+        _noise_only(resampleKernels=["bilinear"], templateDepthRange=[2.0, 3.0])
+    )
+    assert np.all(np.array(correlated) > 0.1)
+
+
+@pytest.mark.parametrize("family", PSF_FAMILIES)
+def test_psf_family_visits(family):
+    """Every family simulates, is recorded, and leaves a difference image whose noise is as stated."""
+    config = _preset("tiny")
+    config.tracts = [3080]
+    config.nDetectors = 1
+    config.visitsPerField = 1
+    config.psfFamilies = [family]
+    config.psfFamilyWeights = [1.0]
+    camera, tracts, visits = plan_work(config, 8)
+    p = DetectorSimulator(config, camera, tracts[0], 0, 0, "r", 8).simulate(visits[0])
+    assert p.metadata["SIM_PSF_FAMILY"] == family
+    assert p.metadata["SIM_PSF_FWHM"] == pytest.approx(p.science_psf_sigma * 2.3548, rel=1e-3)
+    bad = np.zeros(p.difference.shape, bool)
+    for plane in ("DETECTED", "DETECTED_NEGATIVE", "BAD", "SATURATED", "COSMIC_RAY"):
+        bad |= p.difference_masks[plane]
+    z = (p.difference / np.sqrt(p.difference_variance))[~bad]
+    assert 0.85 < robust_sigma(z) < 1.15
+    assert len(p.dia_sources) > 0
+
+
+def test_variety_and_shifted_presets_validate():
+    variety, shifted, training = _preset("variety"), _preset("shifted"), _preset("training")
+    variety.validate()
+    shifted.validate()
+    for name in ("detectorSize", "nDetectors", "visitsPerField"):
+        assert getattr(variety, name) == getattr(training, name) == getattr(shifted, name)
+    assert list(variety.tracts) == [3080, 4024]
+    assert list(shifted.tracts) == [4024]
+    # Outside the training ranges: a PSF family variety never draws, and broader seeing in pixels.
+    assert not set(shifted.psfFamilies) & set(variety.psfFamilies)
+    assert shifted.seeingRange[0] / shifted.pixelScale > variety.seeingRange[1] / variety.pixelScale
+    for field in ("ghostRate", "glintRate", "diffractionSpikeRate", "nuclearResidualRate"):
+        assert getattr(variety, field) > 0

@@ -8,6 +8,9 @@ import os
 
 import lsst.pex.config as pexConfig
 
+from .psf_families import PSF_FAMILIES
+from .resampling import RESAMPLE_KERNELS
+
 
 class SimulationConfig(pexConfig.Config):
     """Everything that defines a simulated repository (besides the random seed)."""
@@ -162,6 +165,142 @@ class SimulationConfig(pexConfig.Config):
         doc="Minimum distance of injected transients from the detector edge, pixels.", default=5
     )
 
+    # ---- Variety (per-visit PSF families, seeing in pixels, noise, saturation, more artifacts).
+    # Every default reproduces the simulator without variety; the ``variety`` preset turns them on.
+    psfFamilies = pexConfig.ListField[str](
+        doc="PSF families a visit's PSF is drawn from: 'gaussian' (the template double Gaussian "
+        "broadened by a Gaussian kernel), 'doubleGaussian' (a broad wing), 'moffat', 'elongated' (bad "
+        "tracking) or 'defocused' (a donut). A non-Gaussian family convolves the visit's science scene "
+        "with a spatially constant kernel of that shape.",
+        default=["gaussian"],
+    )
+    psfFamilyWeights = pexConfig.ListField[float](
+        doc="Relative probability of each entry of psfFamilies.", default=[1.0]
+    )
+    psfShapeFraction = pexConfig.Field[float](
+        doc="For non-Gaussian families, fraction of the science-over-template PSF variance carried by "
+        "the family kernel (its FWHM squared, in quadrature); the Gaussian kernel carries the rest and "
+        "the spatial variation.",
+        default=0.5,
+        check=lambda f: 0.0 < f < 1.0,
+    )
+    moffatBetaRange = pexConfig.ListField[float](
+        doc="Range of the Moffat index beta of 'moffat' visits (small: heavy wings).",
+        default=[2.0, 5.0],
+        length=2,
+    )
+    psfWingFractionRange = pexConfig.ListField[float](
+        doc="Range of the wing flux fraction of 'doubleGaussian' visits.", default=[0.05, 0.25], length=2
+    )
+    psfWingRatio = pexConfig.Field[float](doc="Wing over core sigma of 'doubleGaussian' visits.", default=3.0)
+    elongationAxisRatioRange = pexConfig.ListField[float](
+        doc="Range of the minor-to-major axis ratio of 'elongated' visits (the angle is uniform).",
+        default=[0.5, 0.9],
+        length=2,
+    )
+    defocusObscurationRange = pexConfig.ListField[float](
+        doc="Range of the inner-to-outer radius ratio of the annulus of 'defocused' visits.",
+        default=[0.3, 0.6],
+        length=2,
+    )
+    psfFamilyMisfit = pexConfig.Field[float](
+        doc="Typical fractional error of the subtraction's estimate of a non-Gaussian family kernel "
+        "(its width, shape parameters and axis ratio; the angle is off by 45 times this, degrees).",
+        default=0.05,
+    )
+    templatePsfFwhmRange = pexConfig.ListField[float](
+        doc="Range of the template PSF FWHM (arcsec), drawn per field; empty: templatePsfFwhm. With "
+        "seeingRange it sets the seeing in pixels, which emulates other pixel scales (the camera, WCS "
+        "and skymap keep pixelScale).",
+        default=[],
+    )
+    templateDepthRange = pexConfig.ListField[float](
+        doc="Range of templateDepth drawn per field and detector; empty: templateDepth. Shallow templates "
+        "put more (correlated, kernel-convolved) template noise in the difference image.",
+        default=[],
+    )
+    saturationLevelRange = pexConfig.ListField[float](
+        doc="Range of the saturation level (nJy) drawn per visit; empty: saturationLevel.", default=[]
+    )
+    unmaskedSaturationFraction = pexConfig.Field[float](
+        doc="Fraction of visits whose saturated pixels and bleed trails are not flagged SATURATED (so "
+        "they are detected; truth kind 'bleed_trail').",
+        default=0.0,
+        check=lambda f: 0.0 <= f <= 1.0,
+    )
+    resampleKernels = pexConfig.ListField[str](
+        doc="Interpolation kernels, one drawn per visit, with which the science exposure is resampled at "
+        "a random sub-pixel offset onto the template grid (as ZTF's and many DECam pipelines do), which "
+        "correlates the difference image's noise: 'none', 'bilinear', 'lanczos3'. Empty: never.",
+        default=[],
+    )
+    diffractionSpikeRate = pexConfig.Field[float](
+        doc="Mean number of the brightest stars per detector with diffraction spikes (the same stars in "
+        "every visit; the science spikes are rotated against the template's). Truth kind "
+        "'diffract_spike'.",
+        default=0.0,
+    )
+    spikeFluxFractionRange = pexConfig.ListField[float](
+        doc="Range of the fraction of a star's flux in its four spikes.", default=[0.002, 0.01], length=2
+    )
+    spikeRotationRange = pexConfig.ListField[float](
+        doc="Range of the absolute rotation of the science spikes against the template's, degrees "
+        "(drawn per visit, random sign).",
+        default=[2.0, 15.0],
+        length=2,
+    )
+    ghostRate = pexConfig.Field[float](
+        doc="Mean number of ghosts (large faint rings) per detector-visit. Truth kind 'ghost'.", default=0.0
+    )
+    glintRate = pexConfig.Field[float](
+        doc="Mean number of glints (short bright linear features) per detector-visit. Truth kind 'glint'.",
+        default=0.0,
+    )
+    streakWidthRange = pexConfig.ListField[float](
+        doc="Range of the Gaussian width of satellite streaks, in units of the PSF sigma.",
+        default=[1.0, 2.0],
+        length=2,
+    )
+    streakFluxRange = pexConfig.ListField[float](
+        doc="Range of the peak surface brightness of satellite streaks, in units of the sky noise.",
+        default=[2.0, 25.0],
+        length=2,
+    )
+    nuclearResidualRate = pexConfig.Field[float](
+        doc="Mean number of subtraction residuals at bright galaxy cores per detector-visit. Truth kind "
+        "'nuclear_residual'.",
+        default=0.0,
+    )
+    starResidualRate = pexConfig.Field[float](
+        doc="Mean number of subtraction residuals on bright unsaturated stars per detector-visit. Truth "
+        "kind 'star_residual'.",
+        default=0.0,
+    )
+    residualSnrRange = pexConfig.ListField[float](
+        doc="Range of the matched-filter S/N of galaxy-core and star residuals.",
+        default=[5.0, 30.0],
+        length=2,
+    )
+    ampOffsetRate = pexConfig.Field[float](
+        doc="Mean number of amplifiers (8 per detector) with a background offset per detector-visit. "
+        "Truth kind 'amp_offset'.",
+        default=0.0,
+    )
+    edgeGlowRate = pexConfig.Field[float](
+        doc="Mean number of glows along a detector edge per detector-visit. Truth kind 'edge_glow'.",
+        default=0.0,
+    )
+    vignettingRate = pexConfig.Field[float](
+        doc="Mean number of uncorrected vignetting falloffs along a detector edge per detector-visit "
+        "(sources and sky dimmed). Truth kind 'vignetting'.",
+        default=0.0,
+    )
+    attributionSnr = pexConfig.Field[float](
+        doc="A detection is named after an extended optional artifact (ghost, spike, amplifier, edge, "
+        "bleed) in the truth when that artifact's own noiseless S/N there is at least this.",
+        default=2.0,
+    )
+
     realGalaxyCatalog = pexConfig.Field[str](
         doc="Optional GalSim RealGalaxyCatalog FITS file of real HST galaxy stamps (e.g. the AEGIS "
         "catalog in the project's shared data, hosts/AEGIS_F814w_catalog.fits); when set, a fraction "
@@ -179,13 +318,60 @@ class SimulationConfig(pexConfig.Config):
             raise pexConfig.FieldValidationError(SimulationConfig.tracts, self, "tracts must be unique")
         if not self.bands:
             raise pexConfig.FieldValidationError(SimulationConfig.bands, self, "at least one band is needed")
-        for name in ("seeingRange", "starMags", "galaxyMags", "transientMags", "skySigmaRange"):
-            lo, hi = getattr(self, name)
+        ranges = (
+            "seeingRange",
+            "starMags",
+            "galaxyMags",
+            "transientMags",
+            "skySigmaRange",
+            "moffatBetaRange",
+            "psfWingFractionRange",
+            "elongationAxisRatioRange",
+            "defocusObscurationRange",
+            "templatePsfFwhmRange",
+            "templateDepthRange",
+            "saturationLevelRange",
+            "spikeFluxFractionRange",
+            "spikeRotationRange",
+            "streakWidthRange",
+            "streakFluxRange",
+            "residualSnrRange",
+        )
+        for name in ranges:
+            values = getattr(self, name)
+            if name.endswith("Range") and name != "seeingRange" and len(values) == 0:
+                continue
+            if len(values) != 2:
+                raise pexConfig.FieldValidationError(
+                    getattr(SimulationConfig, name), self, f"{name} must hold two values (or none)"
+                )
+            lo, hi = values
             if not lo < hi:
                 raise pexConfig.FieldValidationError(
                     getattr(SimulationConfig, name), self, f"{name} must be increasing, got {lo}, {hi}"
                 )
-        if self.seeingRange[0] <= self.templatePsfFwhm:
+        for family in self.psfFamilies:
+            if family not in PSF_FAMILIES:
+                raise pexConfig.FieldValidationError(
+                    SimulationConfig.psfFamilies, self, f"unknown PSF family {family!r}; use {PSF_FAMILIES}"
+                )
+        if not self.psfFamilies or len(self.psfFamilyWeights) != len(self.psfFamilies):
+            raise pexConfig.FieldValidationError(
+                SimulationConfig.psfFamilyWeights, self, "one weight per PSF family is needed"
+            )
+        if min(self.psfFamilyWeights) < 0 or sum(self.psfFamilyWeights) <= 0:
+            raise pexConfig.FieldValidationError(
+                SimulationConfig.psfFamilyWeights, self, "weights must be non-negative, not all zero"
+            )
+        for kernel in self.resampleKernels:
+            if kernel not in RESAMPLE_KERNELS:
+                raise pexConfig.FieldValidationError(
+                    SimulationConfig.resampleKernels,
+                    self,
+                    f"unknown kernel {kernel!r}; use {RESAMPLE_KERNELS}",
+                )
+        template_fwhm = max(self.templatePsfFwhmRange) if self.templatePsfFwhmRange else self.templatePsfFwhm
+        if self.seeingRange[0] <= template_fwhm:
             raise pexConfig.FieldValidationError(
                 SimulationConfig.seeingRange, self, "science seeing must be broader than the template PSF"
             )
@@ -231,12 +417,67 @@ def _training(config: SimulationConfig) -> None:
     config.streakProbability = 1.0
 
 
+def _variety(config: SimulationConfig) -> None:
+    """The ``training`` size with conditions, PSFs, processing errors and artifacts drawn per visit."""
+    _training(config)
+    # PSF families; 'defocused' is left out, for the 'shifted' test preset.
+    config.psfFamilies = ["gaussian", "doubleGaussian", "moffat", "elongated"]
+    config.psfFamilyWeights = [1.0, 1.0, 1.0, 1.0]
+    # Seeing of about 2 to 8 pixels FWHM at 0.2 arcsec/pixel: ZTF-like sampling (1 arcsec/pixel in
+    # ordinary seeing) up to LSST in bad seeing; templates of 1.4 to 1.9 pixels FWHM.
+    config.templatePsfFwhmRange = [0.28, 0.38]
+    config.seeingRange = [0.42, 1.6]
+    config.skySigmaRange = [0.5, 2.5]
+    config.templateDepthRange = [2.0, 30.0]
+    config.saturationLevelRange = [25000.0, 200000.0]
+    config.unmaskedSaturationFraction = 0.2
+    config.resampleKernels = ["none", "none", "bilinear", "lanczos3"]
+    # Subtraction quality.
+    config.kernelError = 0.04
+    config.badKernelError = 0.25
+    config.photometricError = 0.01
+    config.astrometricError = 0.04
+    config.badAstrometricError = 0.3
+    config.psfFamilyMisfit = 0.08
+    # More artifact kinds, and streaks of varied width and brightness.
+    config.streakProbability = 0.7
+    config.streakWidthRange = [0.6, 4.0]
+    config.streakFluxRange = [1.0, 60.0]
+    config.diffractionSpikeRate = 3.0
+    config.ghostRate = 0.5
+    config.glintRate = 1.0
+    config.nuclearResidualRate = 4.0
+    config.starResidualRate = 4.0
+    config.ampOffsetRate = 0.3
+    config.edgeGlowRate = 0.3
+    config.vignettingRate = 0.3
+
+
+def _shifted(config: SimulationConfig) -> None:
+    """A test repository outside the ``variety`` training ranges: donut PSFs and 9-12 pixel seeing."""
+    _variety(config)
+    config.tracts = [4024]
+    config.psfFamilies = ["defocused"]
+    config.psfFamilyWeights = [1.0]
+    config.templatePsfFwhmRange = [0.9, 1.1]
+    config.seeingRange = [1.8, 2.4]
+    config.canvasMargin = 48
+
+
 PRESETS = {
     "tiny": (_tiny, "unit-test repository: 2 tracts x 2 detectors of 256x256 x 2 visits (seconds)"),
     "demo": (_demo, "demo repository: 2 tracts x 4 detectors of 1024x1024 x 3 visits (under 3 minutes)"),
     "training": (
         _training,
         "training-size repository: 2 tracts x 9 detectors of 2048x2048 x 5 visits, >= 20,000 diaSources",
+    ),
+    "variety": (
+        _variety,
+        "training size plus variety: PSF families, 2-8 px seeing, noise, saturation and more artifacts",
+    ),
+    "shifted": (
+        _shifted,
+        "test repository outside variety's ranges: tract 4024, defocused PSFs, 9-12 px seeing",
     ),
 }
 """Named presets: function applying it to a config, and a description."""

@@ -12,6 +12,7 @@ __all__ = (
     "AB_ZERO_POINT_NJY",
     "ARTIFACT_KINDS",
     "REAL_KINDS",
+    "VARIETY_ARTIFACT_KINDS",
     "flux_to_mag",
     "make_static_sky",
     "make_transients",
@@ -39,6 +40,19 @@ ARTIFACT_KINDS = (
     "psf_mismatch",
 )
 """Truth kinds of bogus detections' causes."""
+
+VARIETY_ARTIFACT_KINDS = (
+    "diffract_spike",
+    "ghost",
+    "glint",
+    "nuclear_residual",
+    "star_residual",
+    "amp_offset",
+    "edge_glow",
+    "vignetting",
+    "bleed_trail",
+)
+"""Truth kinds of the optional artifacts (off by default, on in the ``variety`` preset)."""
 
 
 def mag_to_flux(mag: np.ndarray) -> np.ndarray:

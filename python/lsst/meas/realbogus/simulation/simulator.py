@@ -15,7 +15,14 @@ measurement then run on the difference image as alert production does.
 
 from __future__ import annotations
 
-__all__ = ("DetectorSimulator", "DetectorVisit", "VisitConditions", "make_rng", "plan_visits")
+__all__ = (
+    "DetectorSimulator",
+    "DetectorVisit",
+    "VisitConditions",
+    "field_template_fwhm",
+    "make_rng",
+    "plan_visits",
+)
 
 import os
 import zlib
@@ -24,6 +31,9 @@ from dataclasses import dataclass, field
 import astropy.table
 import astropy.units as u
 import numpy as np
+import scipy.fft
+import scipy.signal
+from scipy import ndimage
 
 from . import artifacts
 from .camera import CameraGeometry
@@ -39,6 +49,14 @@ from .psf import (
     extract_stamps,
     gaussian_stamps,
 )
+from .psf_families import (
+    PsfFamilyParameters,
+    draw_family_parameters,
+    family_kernel,
+    kernel_transfer,
+    misfit_parameters,
+)
+from .resampling import resample
 from .scene import REAL_KINDS, draw_galaxies, mag_to_flux, make_static_sky, make_transients
 from .skymap import TractInfo
 
@@ -73,6 +91,62 @@ class VisitConditions:
     """Misregistration of the science image relative to the template, pixels ``(dy, dx)``."""
     flux_scale_error: float
     """Fractional error of the template flux scaling."""
+    psf_family: PsfFamilyParameters = PsfFamilyParameters()
+    """Shape kernel of the science PSF (identity for the ``gaussian`` family)."""
+    psf_family_estimate: PsfFamilyParameters = PsfFamilyParameters()
+    """The subtraction's estimate of ``psf_family``."""
+    saturation_level: float = 80000.0
+    """Saturation level, nJy."""
+    saturation_masked: bool = True
+    """Whether saturated pixels are flagged SATURATED."""
+    resample_kernel: str = "none"
+    """Interpolation kernel resampling the science exposure (``none``: not resampled)."""
+    resample_offset: tuple[float, float] = (0.0, 0.0)
+    """Sub-pixel offset ``(dy, dx)`` of the resampling."""
+    spike_rotation: float = 0.0
+    """Rotation of the science's diffraction spikes against the template's, degrees."""
+
+
+def field_template_fwhm(config: SimulationConfig, seed: int, tract: int, field: int) -> float:
+    """Template PSF FWHM of a field, arcsec (``templatePsfFwhm`` unless a range is configured)."""
+    if not config.templatePsfFwhmRange:
+        return config.templatePsfFwhm
+    return float(make_rng(seed, "template-psf", tract, field).uniform(*config.templatePsfFwhmRange))
+
+
+def _draw_variety(
+    config: SimulationConfig, seed: int, visit: int, seeing_px: float, template_px: float
+) -> dict:
+    """The per-visit variety of `VisitConditions` (its own random stream: defaults change nothing)."""
+    rng = make_rng(seed, "visit-variety", visit)
+    fwhm = np.sqrt(config.psfShapeFraction * max(seeing_px**2 - template_px**2, 0.0))
+    family = draw_family_parameters(
+        rng,
+        list(config.psfFamilies),
+        list(config.psfFamilyWeights),
+        fwhm,
+        beta_range=tuple(config.moffatBetaRange),
+        wing_fraction_range=tuple(config.psfWingFractionRange),
+        wing_ratio=config.psfWingRatio,
+        axis_ratio_range=tuple(config.elongationAxisRatioRange),
+        obscuration_range=tuple(config.defocusObscurationRange),
+    )
+    estimate = misfit_parameters(rng, family, config.psfFamilyMisfit)
+    level = rng.uniform(*config.saturationLevelRange) if config.saturationLevelRange else None
+    masked = bool(rng.uniform() >= config.unmaskedSaturationFraction)
+    kernels = list(config.resampleKernels) or ["none"]
+    kernel = str(kernels[int(rng.integers(len(kernels)))])
+    offset = (float(rng.uniform()), float(rng.uniform()))
+    rotation = float(rng.uniform(*config.spikeRotationRange) * rng.choice([-1.0, 1.0]))
+    return {
+        "psf_family": family,
+        "psf_family_estimate": estimate,
+        "saturation_level": float(level if level is not None else config.saturationLevel),
+        "saturation_masked": masked,
+        "resample_kernel": kernel,
+        "resample_offset": offset if kernel != "none" else (0.0, 0.0),
+        "spike_rotation": rotation,
+    }
 
 
 def plan_visits(config: SimulationConfig, tracts: list[TractInfo], seed: int) -> list[VisitConditions]:
@@ -81,15 +155,22 @@ def plan_visits(config: SimulationConfig, tracts: list[TractInfo], seed: int) ->
     Visit ids encode tract index, field, band and epoch: ``(t + 1) * 10000 + f * 100 + b * 20 + e``.
     """
     visits = []
-    template_sigma = config.templatePsfFwhm / config.pixelScale / FWHM_PER_SIGMA
     for t, tract in enumerate(tracts):
         for f in range(config.fieldsPerTract):
+            template_fwhm = field_template_fwhm(config, seed, tract.id, f)
+            template_sigma = template_fwhm / config.pixelScale / FWHM_PER_SIGMA
             for b, band in enumerate(config.bands):
                 for e in range(config.visitsPerField):
                     visit = (t + 1) * 10000 + f * 100 + b * 20 + e
                     rng = make_rng(seed, "visit", visit)
                     seeing = rng.uniform(*config.seeingRange)
                     s2 = (seeing / config.pixelScale / FWHM_PER_SIGMA) ** 2 - template_sigma**2
+                    variety = _draw_variety(
+                        config, seed, visit, seeing / config.pixelScale, template_fwhm / config.pixelScale
+                    )
+                    if not variety["psf_family"].is_identity:
+                        # The family kernel carries part of the broadening; the Gaussian kernel the rest.
+                        s2 *= 1.0 - config.psfShapeFraction
                     kernel = KernelModel(
                         s2=s2,
                         gx=config.psfGradient * rng.standard_normal(),
@@ -117,6 +198,7 @@ def plan_visits(config: SimulationConfig, tracts: list[TractInfo], seed: int) ->
                                 float(a_err * rng.standard_normal()),
                             ),
                             flux_scale_error=float(config.photometricError * rng.standard_normal()),
+                            **variety,
                         )
                     )
     return visits
@@ -186,7 +268,8 @@ class DetectorSimulator:
         self.size, self.margin = size, m
         self.shape = (size + 2 * m, size + 2 * m)
         self.area_scale = (size / 1024.0) ** 2
-        self.template_psf = GaussianMixture.double_gaussian(config.templatePsfFwhm / config.pixelScale)
+        self.template_fwhm = field_template_fwhm(config, seed, tract.id, field)
+        self.template_psf = GaussianMixture.double_gaussian(self.template_fwhm / config.pixelScale)
         self.basis = KernelBasis(step=0.5, maximum=60.0)
         self.convolver = VaryingConvolver(self.shape, self.basis)
 
@@ -225,9 +308,19 @@ class DetectorSimulator:
         )
         self.static = static
         # The template: the static sky plus the noise of a deep coadd, drawn once.
-        sky = config.skySigma / np.sqrt(config.templateDepth)
-        self.template_variance = sky**2 + config.gain * np.maximum(static, 0.0) / config.templateDepth
+        depth = config.templateDepth
+        if config.templateDepthRange:
+            depth = make_rng(seed, "template-depth", tract.id, field, detector, band).uniform(
+                *config.templateDepthRange
+            )
+        self.template_depth = float(depth)
+        sky = config.skySigma / np.sqrt(depth)
+        self.template_variance = sky**2 + config.gain * np.maximum(static, 0.0) / depth
         self.template = static + rng.standard_normal(self.shape) * np.sqrt(self.template_variance)
+        # Diffraction spikes of the brightest stars, in the template at the template's angle.
+        self.spikes = self._make_spikes(make_rng(seed, "spikes", tract.id, field, detector, band))
+        if len(self.spikes["x"]):
+            artifacts.draw_diffraction_spikes(self.template, self.spikes, self.template_psf.effective_sigma)
         self.static_fft = self.convolver.forward(static)
         self.template_fft = self.convolver.forward(self.template)
 
@@ -244,6 +337,17 @@ class DetectorSimulator:
 
         yy, xx = np.mgrid[0 : self.shape[0], 0 : self.shape[1]]
         self.u, self.v = camera.focal_plane(detector, xx - m, yy - m)
+
+    def _make_spikes(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """Diffraction spikes of the brightest stars inside the detector (canvas coordinates)."""
+        n = rng.poisson(self.config.diffractionSpikeRate) if self.config.diffractionSpikeRate > 0 else 0
+        m, size = self.margin, self.size
+        x, y, flux = self.stars["x"], self.stars["y"], self.stars["flux"]
+        inside = np.flatnonzero((x >= m) & (x < m + size) & (y >= m) & (y < m + size))
+        brightest = inside[np.argsort(flux[inside])[::-1][:n]]
+        return artifacts.make_diffraction_spikes(
+            rng, x[brightest], y[brightest], flux[brightest], tuple(self.config.spikeFluxFractionRange)
+        )
 
     # ------------------------------------------------------------------ PSFs
 
@@ -303,6 +407,122 @@ class DetectorSimulator:
         m = self.margin
         return array[m : m + self.size, m : m + self.size]
 
+    def _family_psf_sigma(self, kernel: KernelModel, family: PsfFamilyParameters) -> float:
+        """Effective sigma of the science PSF at the detector centre, with the family kernel."""
+        c = np.array([(self.size - 1) / 2])
+        amps, sigmas = self.psf_components(kernel, c, c)
+        shape_kernel = family_kernel(family)
+        half = int(np.ceil(5 * sigmas.max())) + shape_kernel.shape[0] // 2 + 2
+        stamp, _, _ = gaussian_stamps(np.zeros(1), np.zeros(1), amps, sigmas, half)
+        psf = scipy.signal.fftconvolve(stamp[0], shape_kernel, mode="same")
+        psf /= psf.sum()
+        return float(np.sqrt(1.0 / (4.0 * np.pi * np.sum(psf**2))))
+
+    def _optional_artifacts(
+        self, rng: np.random.Generator, visit: VisitConditions, psf_sigma: float
+    ) -> tuple[
+        list[dict[str, np.ndarray]],
+        np.ndarray | None,
+        np.ndarray | None,
+        dict[str, np.ndarray],
+        np.ndarray | None,
+    ]:
+        """Draw the optional artifact kinds of a visit.
+
+        Returns
+        -------
+        found : `list` [`dict`]
+            Truth catalogs of the artifacts drawn.
+        optical : `numpy.ndarray` or `None`
+            Light through the optics (spikes, ghosts, glints): convolved with the family kernel.
+        electronic : `numpy.ndarray` or `None`
+            Signal added after the optics (core residuals, amplifier offsets, edge glow).
+        layers : `dict` [`str`, `numpy.ndarray`]
+            Noiseless signal of each extended kind in the difference image, for naming detections.
+        vignetting : `numpy.ndarray` or `None`
+            Throughput of the vignetted pixels, or `None`.
+        """
+        config, size, m = self.config, self.size, self.margin
+        found: list[dict[str, np.ndarray]] = []
+        layers: dict[str, np.ndarray] = {}
+        shape = (size, size)
+        optical = np.zeros(shape) if (config.ghostRate or config.glintRate or len(self.spikes["x"])) else None
+        dy, dx = visit.shift
+
+        def count(rate: float) -> int:
+            return int(rng.poisson(rate)) if rate > 0 else 0
+
+        if len(self.spikes["x"]):
+            spikes = {k: np.array(v) for k, v in self.spikes.items()}
+            spikes["x"] = spikes["x"] - m + dx
+            spikes["y"] = spikes["y"] - m + dy
+            layer = np.zeros(shape)
+            artifacts.draw_diffraction_spikes(layer, spikes, psf_sigma, visit.spike_rotation)
+            optical += layer
+            # What the rotation leaves in the difference: science spikes minus the template's.
+            artifacts.draw_diffraction_spikes(layer, {**spikes, "flux": -spikes["flux"]}, psf_sigma)
+            layers["diffract_spike"] = layer
+            spikes["angle"] = spikes["angle"] + visit.spike_rotation
+            found.append(spikes)
+        for kind, n in (("ghost", count(config.ghostRate)), ("glint", count(config.glintRate))):
+            if n == 0:
+                continue
+            if kind == "ghost":
+                drawn = artifacts.make_ghosts(rng, n, size, visit.sky_sigma)
+                layer = np.zeros(shape)
+                artifacts.draw_ghosts(layer, drawn)
+            else:
+                drawn = artifacts.make_glints(rng, n, size, visit.sky_sigma, psf_sigma)
+                layer = np.zeros(shape)
+                artifacts.draw_glints(layer, drawn)
+            optical += layer
+            layers[kind] = layer
+            found.append(drawn)
+
+        electronic = None
+        # Bright galaxies: those brighter than 21 mag, or at least the 20 brightest.
+        gflux = self.galaxies["flux"]
+        cut = min(mag_to_flux(21.0), np.sort(gflux)[-min(20, len(gflux))]) if len(gflux) else np.inf
+        galaxies_bright = gflux >= cut
+        stars_bright = (self.stars["flux"] > mag_to_flux(20.0)) & (self.stars["flux"] < mag_to_flux(16.0))
+        for kind, rate, catalog, select in (
+            ("nuclear_residual", config.nuclearResidualRate, self.galaxies, galaxies_bright),
+            ("star_residual", config.starResidualRate, self.stars, stars_bright),
+        ):
+            n = count(rate)
+            if n == 0:
+                continue
+            x, y = catalog["x"][select] - m + dx, catalog["y"][select] - m + dy
+            inside = (x > 2) & (x < size - 3) & (y > 2) & (y < size - 3)
+            drawn = artifacts.make_residuals(
+                rng, kind, x[inside], y[inside], n, visit.sky_sigma, psf_sigma, tuple(config.residualSnrRange)
+            )
+            layer = np.zeros(shape)
+            artifacts.draw_residuals(layer, drawn, psf_sigma)
+            electronic = layer if electronic is None else electronic + layer
+            found.append(drawn)
+        for kind, n in (
+            ("amp_offset", count(config.ampOffsetRate)),
+            ("edge_glow", count(config.edgeGlowRate)),
+        ):
+            if n == 0:
+                continue
+            layer = np.zeros(shape)
+            if kind == "amp_offset":
+                drawn = artifacts.make_amp_offsets(rng, n, size, visit.sky_sigma, psf_sigma)
+                artifacts.draw_amp_offsets(layer, drawn)
+            else:
+                drawn = artifacts.make_edge_glows(rng, n, size, visit.sky_sigma)
+                artifacts.draw_edge_glows(layer, drawn)
+            electronic = layer if electronic is None else electronic + layer
+            layers[kind] = layer
+            found.append(drawn)
+        n = count(config.vignettingRate)
+        vignetting = artifacts.make_vignetting(rng, n, size)
+        if n:
+            found.append(vignetting)
+        return found, optical, electronic, layers, artifacts.vignetting_factor(shape, vignetting)
+
     def simulate(self, visit: VisitConditions) -> DetectorVisit:
         """Simulate one visit of this detector."""
         config = self.config
@@ -312,9 +532,28 @@ class DetectorSimulator:
         est_kernel = visit.kernel.scaled(visit.kernel_factor)
         est_idx, est_w = self.basis.weights(est_kernel.sigma2(self.u, self.v))
         scale = 1.0 + visit.flux_scale_error
+        # A non-Gaussian PSF family: the science scene is convolved with its kernel, the template
+        # with the subtraction's estimate of it.
+        use_family = not visit.psf_family.is_identity
+        static_fft, template_fft = self.static_fft, self.template_fft
+        matched_static_fft = self.static_fft
+        if use_family:
+            true_transfer = kernel_transfer(family_kernel(visit.psf_family), self.shape)
+            est_transfer = kernel_transfer(family_kernel(visit.psf_family_estimate), self.shape)
+            static_fft = static_fft * true_transfer
+            template_fft = template_fft * est_transfer
+            matched_static_fft = matched_static_fft * est_transfer
+        # A resampled science exposure is drawn offset by the resampling offset, which moves it back.
+        resampled = visit.resample_kernel != "none"
+        draw_shift = visit.shift
+        if resampled:
+            draw_shift = (
+                visit.shift[0] + visit.resample_offset[0],
+                visit.shift[1] + visit.resample_offset[1],
+            )
 
         # Science image: the convolved, shifted static sky ...
-        static_sci = self._crop(self.convolver.apply(self.static_fft, true_idx, true_w, shift=visit.shift))
+        static_sci = self._crop(self.convolver.apply(static_fft, true_idx, true_w, shift=draw_shift))
         noiseless = static_sci.copy()
         # ... plus transients and variable stars, drawn with the local science PSF ...
         transients = make_transients(
@@ -330,14 +569,20 @@ class DetectorSimulator:
             variable_dmag=tuple(config.variableAmplitude),
             edge_buffer=config.transientEdgeBuffer,
         )
-        transients["x"] += visit.shift[1]
-        transients["y"] += visit.shift[0]
-        psf_sigma = self.psf_sigma(visit.kernel)
-        half = int(np.ceil(6 * psf_sigma * 2)) + 2
+        transients["x"] += draw_shift[1]
+        transients["y"] += draw_shift[0]
+        base_sigma = self.psf_sigma(visit.kernel)
+        psf_sigma = self._family_psf_sigma(visit.kernel, visit.psf_family) if use_family else base_sigma
+        extra_s2 = max(psf_sigma**2 - base_sigma**2, 0.0)
+        half = int(np.ceil(6 * base_sigma * 2)) + 2
+        scene = np.zeros((size, size)) if use_family else noiseless
         if len(transients["x"]):
             amps, sigmas = self.psf_components(visit.kernel, transients["x"], transients["y"])
             stamps, xi, yi = gaussian_stamps(transients["x"], transients["y"], amps, sigmas, half)
-            add_stamps(noiseless, stamps * transients["flux"][:, None, None], xi, yi)
+            add_stamps(scene, stamps * transients["flux"][:, None, None], xi, yi)
+        if resampled:
+            transients["x"] -= visit.resample_offset[1]
+            transients["y"] -= visit.resample_offset[0]
         # ... plus charge from cosmic rays, hot pixels and satellites ...
         masks = {k: np.zeros((size, size), dtype=bool) for k in MASK_KEYS}
         artifact_layer = np.zeros((size, size))
@@ -347,9 +592,41 @@ class DetectorSimulator:
         artifacts.draw_hot_pixels(artifact_layer, masks["BAD"], self.hot_pixels)
         found = [crs, self.hot_pixels, self.bad_columns]
         if rng.uniform() < config.streakProbability:
-            streak = artifacts.make_streak(rng, size, visit.sky_sigma, psf_sigma)
-            artifacts.draw_streak(artifact_layer, streak)
+            streak = artifacts.make_streak(
+                rng,
+                size,
+                visit.sky_sigma,
+                base_sigma,
+                tuple(config.streakWidthRange),
+                tuple(config.streakFluxRange),
+            )
+            artifacts.draw_streak(scene if use_family else artifact_layer, streak)
             found.append({k: v for k, v in streak.items() if k != "width"})
+        # ... plus the optional artifacts (their own random stream, so defaults are unchanged).
+        variety_rng = make_rng(self.seed, "visit-detector-variety", visit.visit, self.detector)
+        extra_found, optical, electronic, layers, vignetting = self._optional_artifacts(
+            variety_rng, visit, psf_sigma
+        )
+        found.extend(extra_found)
+        if optical is not None:
+            scene += optical
+        if use_family:
+            canvas = np.zeros(self.shape, dtype=np.float32)
+            canvas[m : m + size, m : m + size] = scene
+            canvas = scipy.fft.irfft2(
+                scipy.fft.rfft2(canvas, workers=-1) * true_transfer, s=self.shape, workers=-1
+            )
+            noiseless += self._crop(canvas)
+        elif optical is not None:
+            noiseless += optical
+        if vignetting is not None:
+            # Light and sky lost to uncorrected vignetting (the sky level is variance / gain).
+            before = noiseless.copy()
+            noiseless *= vignetting
+            noiseless -= (1.0 - vignetting) * visit.sky_sigma**2 / config.gain
+            layers["vignetting"] = noiseless - before
+        if electronic is not None:
+            artifact_layer += electronic
         noiseless += artifact_layer
         # ... with sky and Poisson noise, bad columns (an electronic offset), saturation and bleed.
         sci_var = visit.sky_sigma**2 + config.gain * np.maximum(noiseless, 0.0)
@@ -358,19 +635,31 @@ class DetectorSimulator:
         artifacts.draw_bad_columns(column_layer, masks["BAD"], self.bad_columns)
         science += column_layer
         unsaturated = science.copy()
-        masks["SATURATED"] = artifacts.apply_saturation(science, config.saturationLevel)
+        saturated = artifacts.apply_saturation(science, visit.saturation_level)
+        if visit.saturation_masked:
+            masks["SATURATED"] = saturated
+        else:
+            layers["bleed_trail"] = science - unsaturated
+        if resampled:
+            # Resampling onto the template grid correlates the noise and spreads the flags.
+            science, sci_var = resample(science, sci_var, visit.resample_kernel, visit.resample_offset)
+            for key in ("BAD", "SATURATED", "COSMIC_RAY"):
+                masks[key] = ndimage.binary_dilation(masks[key], np.ones((3, 3), bool))
+            saturated = ndimage.binary_dilation(saturated, np.ones((3, 3), bool))
 
         # Template and difference image.
         template = self._crop(self.template)
         template_var = self._crop(self.template_variance)
-        matched = scale * self._crop(self.convolver.apply(self.template_fft, est_idx, est_w))
+        matched = scale * self._crop(self.convolver.apply(template_fft, est_idx, est_w))
         difference = science - matched
         overlaps = self.convolver.kernel_overlaps(est_idx)
         w = est_w[:, m : m + size, m : m + size]
         kernel_power = np.einsum("ayx,ab,byx->yx", w, overlaps, w)
+        if use_family:
+            kernel_power = kernel_power * self._power_ratio(est_kernel.s2, est_transfer)
         diff_var = sci_var + scale**2 * template_var * kernel_power
         # Noiseless residual of the static sky alone: where imperfect matching leaves bogus detections.
-        residual = static_sci - scale * self._crop(self.convolver.apply(self.static_fft, est_idx, est_w))
+        residual = static_sci - scale * self._crop(self.convolver.apply(matched_static_fft, est_idx, est_w))
 
         # Detection and measurement; saturated pixels carry no information, so they are not smoothed over.
         noise = psf_noise(diff_var, psf_sigma)
@@ -381,7 +670,10 @@ class DetectorSimulator:
         phot_half = int(np.ceil(3 * psf_sigma)) + 1
 
         def components(x, y):
-            return self.psf_components(visit.kernel, x, y)
+            amps, sigmas = self.psf_components(visit.kernel, x, y)
+            if extra_s2 > 0:
+                sigmas = np.sqrt(sigmas**2 + extra_s2)
+            return amps, sigmas
 
         flux, flux_err = psf_photometry(
             difference, diff_var, sources["x"], sources["y"], components, phot_half
@@ -404,12 +696,38 @@ class DetectorSimulator:
         _, t_err = psf_photometry(
             difference, diff_var, transients["x"], transients["y"], components, phot_half
         )
+        if layers:
+            # Detections anywhere along an extended optional artifact are named after it.
+            named = artifacts.attribute_detections(
+                sources["x"], sources["y"], layers, noise, psf_sigma, config.attributionSnr
+            )
+            found.append({k: v for k, v in named.items() if k != "snr"})
         # Signal that is not a transient: what may blend with one.
         other = artifact_layer + column_layer + residual + (science - unsaturated)
+        for kind, layer in layers.items():
+            if kind not in ("amp_offset", "edge_glow", "vignetting", "bleed_trail"):
+                other = other + layer
         other = significance_image(np.where(masks["SATURATED"], 0.0, other), noise, psf_sigma)
+        truth_masks = {**masks, "SATURATED": saturated}
         truth = self._truth_table(
-            visit, transients, t_err, found, residual, noise, masks, psf_sigma, wcs, np.abs(other)
+            visit, transients, t_err, found, residual, noise, truth_masks, psf_sigma, wcs, np.abs(other)
         )
+        metadata = {
+            "SIM_SEEING": visit.seeing,
+            "SIM_SKY_SIGMA": visit.sky_sigma,
+            "SIM_KERNEL_S2": visit.kernel.s2,
+            "SIM_KERNEL_FACTOR": visit.kernel_factor,
+            "SIM_SHIFT_X": visit.shift[1],
+            "SIM_SHIFT_Y": visit.shift[0],
+            "SIM_FLUX_SCALE_ERROR": visit.flux_scale_error,
+            "SIM_PSF_FWHM": psf_sigma * FWHM_PER_SIGMA,
+            "SIM_TEMPLATE_PSF_FWHM": self.template_psf.effective_fwhm,
+            "SIM_TEMPLATE_DEPTH": self.template_depth,
+            "SIM_SATURATION": visit.saturation_level,
+            "SIM_SATURATION_MASKED": int(visit.saturation_masked),
+            "SIM_RESAMPLE": visit.resample_kernel,
+            **visit.psf_family.as_metadata(),
+        }
         return DetectorVisit(
             visit=visit,
             detector=self.detector,
@@ -426,16 +744,18 @@ class DetectorSimulator:
             template_psf_sigma=self.template_psf.effective_sigma,
             dia_sources=dia,
             truth=truth,
-            metadata={
-                "SIM_SEEING": visit.seeing,
-                "SIM_SKY_SIGMA": visit.sky_sigma,
-                "SIM_KERNEL_S2": visit.kernel.s2,
-                "SIM_KERNEL_FACTOR": visit.kernel_factor,
-                "SIM_SHIFT_X": visit.shift[1],
-                "SIM_SHIFT_Y": visit.shift[0],
-                "SIM_FLUX_SCALE_ERROR": visit.flux_scale_error,
-            },
+            metadata=metadata,
         )
+
+    def _power_ratio(self, s2: float, transfer: np.ndarray) -> float:
+        """Factor by which a family kernel lowers the white-noise power of a Gaussian kernel of ``s2``."""
+        gauss = np.exp(-0.5 * s2 * self.convolver._k2.astype(float))
+        weight = np.full(gauss.shape[1], 2.0)
+        weight[0] = 1.0
+        if self.shape[1] % 2 == 0:
+            weight[-1] = 1.0
+        with_family = np.sum(weight * (gauss * transfer) ** 2)
+        return float(with_family / np.sum(weight * gauss**2))
 
     # ---------------------------------------------------------------- tables
 
