@@ -11,7 +11,7 @@ HOSTS := $(wildcard $(CURDIR)/../shared/data/hosts/AEGIS_F814w_catalog.fits)
 SIM_OPTIONS ?= $(if $(HOSTS),-c realGalaxyCatalog=$(HOSTS))
 IN_ENV := source $(CURDIR)/setup.sh &&
 
-.PHONY: env demo training-triplets default-model default-desom test test-fast lint docs bench bench-training bench-desom clean
+.PHONY: env demo training-triplets shifted-repo default-model default-desom test test-fast lint docs bench bench-training bench-desom clean
 
 env:
 	@bash admin/make_env.sh >/dev/null
@@ -31,15 +31,19 @@ demo: env
 	@echo "--- scores against the simulation's truth:"
 	$(IN_ENV) realbogus_score_report.py $(REPO) u/demo/realbogus --png $(CURDIR)/demo_scores.png
 
-# The training repository (training preset, seed 1) and its labelled triplets of tract 3080, built
-# once and reused by default-model and default-desom.
-TRAIN_REPO ?= $(CURDIR)/rbsim_training_repo
+# The training repository (variety preset, seed 1) and its labelled triplets of tract 3080, built
+# once and reused by default-model and default-desom; TRAIN_PRESET=training gives the repository
+# rbsim03 and desom01 were trained on. The shifted repository (shifted preset, seed 2: a PSF family
+# and a sampling outside the variety preset's ranges) is only evaluated on.
+TRAIN_PRESET ?= variety
+TRAIN_REPO ?= $(CURDIR)/rbsim_$(TRAIN_PRESET)_repo
+SHIFTED_REPO ?= $(CURDIR)/rbsim_shifted_repo
 # Training is one quantum: give it every core (pipetask grants one per quantum by default).
 CORES ?= $(shell nproc)
 PIPETASK := pipetask --log-level WARNING --log-level lsst.trainRealBogus=INFO --log-level lsst.trainDesom=INFO \
 	--log-level lsst.evaluateRealBogus=INFO run -b $(TRAIN_REPO) --register-dataset-types
 training-triplets: env
-	$(IN_ENV) test -f $(TRAIN_REPO)/butler.yaml || make_realbogus_sim_repo.py $(TRAIN_REPO) --preset training --seed 1 -j 2 $(SIM_OPTIONS)
+	$(IN_ENV) test -f $(TRAIN_REPO)/butler.yaml || make_realbogus_sim_repo.py $(TRAIN_REPO) --preset $(TRAIN_PRESET) --seed 1 -j 2 $(SIM_OPTIONS)
 	$(IN_ENV) butler query-collections $(TRAIN_REPO) u/rb/triplets3080 >/dev/null 2>&1 \
 		|| $(PIPETASK) -j 2 -i RBSimCam/sim -o u/rb/triplets3080 -p pipelines/BuildTrainingSet.yaml \
 		-d "skymap='DC2_sim' AND tract=3080"
@@ -47,9 +51,9 @@ training-triplets: env
 # Regenerate the shipped default model with the training pipelines: TrainRealBogus on tract 3080,
 # EvaluateRealBogus on tract 4024.
 MODEL_OUT ?= $(CURDIR)/python/lsst/meas/realbogus/models/rb_default.pt
-MODEL_VERSION ?= rbsim03
-TRAIN_OPTIONS ?= -c trainRealBogus:epochs=20
-default-model: training-triplets
+MODEL_VERSION ?= rbsim04
+TRAIN_OPTIONS ?= -c trainRealBogus:epochs=20 -c trainRealBogus:ensembleSize=3
+default-model: training-triplets shifted-repo
 	$(IN_ENV) $(PIPETASK) -j 1 -n $(CORES) -i u/rb/triplets3080 -o u/rb/$(MODEL_VERSION) -p pipelines/TrainRealBogus.yaml \
 		-d "skymap='DC2_sim' AND tract=3080" -c trainRealBogus:modelVersion=$(MODEL_VERSION) \
 		-c trainRealBogus:outputFile=$(MODEL_OUT) $(TRAIN_OPTIONS)
@@ -57,6 +61,14 @@ default-model: training-triplets
 	$(IN_ENV) $(PIPETASK) -j 2 -i u/rb/$(MODEL_VERSION),RBSimCam/sim -o u/rb/$(MODEL_VERSION)/eval4024 \
 		-p pipelines/EvaluateRealBogus.yaml -d "skymap='DC2_sim' AND tract=4024" \
 		-c evaluateRealBogus:outputDir=$(TRAIN_REPO)/eval_$(MODEL_VERSION)
+	$(IN_ENV) $(SHIFTED_PIPETASK) -j 2 -i RBSimCam/sim -o u/rb/$(MODEL_VERSION)/shifted4024 \
+		-p pipelines/EvaluateRealBogus.yaml -d "skymap='DC2_sim' AND tract=4024" \
+		-c parameters:modelSource=file -c parameters:modelFile=$(MODEL_OUT) \
+		-c evaluateRealBogus:outputDir=$(SHIFTED_REPO)/eval_$(MODEL_VERSION)
+
+SHIFTED_PIPETASK := $(subst -b $(TRAIN_REPO),-b $(SHIFTED_REPO),$(PIPETASK))
+shifted-repo: env
+	$(IN_ENV) test -f $(SHIFTED_REPO)/butler.yaml || make_realbogus_sim_repo.py $(SHIFTED_REPO) --preset shifted --seed 2 -j 2 $(SIM_OPTIONS)
 
 # Regenerate the shipped DESOM and its prototype labelling: TrainDesom on tract 3080 (prototypes
 # labelled with the shipped CNN's scores), then EvaluateRealBogus with DESOM flagging on tract 4024.

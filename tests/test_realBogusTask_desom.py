@@ -131,3 +131,13 @@ def test_bad_desom_configurations(desom_files, detector_inputs, tmp_path):
     assert {"desom", "desomLabels"} <= connections.prerequisiteInputs
     with pytest.raises(RuntimeError, match="No DESOM"):
         RealBogusTask(config=config).run(**detector_inputs)
+
+
+def test_stacker_of_another_classifier_is_not_used(desom_files, detector_inputs, tmp_path, caplog):
+    labels = PrototypeLabels.read(desom_files[1])
+    labels.parameters["classifier"] = "other01"
+    labels.write(tmp_path / "labels.yaml")
+    task = make_task((desom_files[0], tmp_path / "labels.yaml"))
+    scores = task.run(**detector_inputs).scores
+    assert np.isnan(scores["scoreStacked"]).all() and np.isfinite(scores["score"]).all()
+    assert "fitted on the scores of classifier other01" in caplog.text

@@ -354,7 +354,19 @@ class RealBogusTask(pipeBase.PipelineTask):
         table["flag_unusual"] = placed & (distance > md.unusual_distance(config.unusualPercentile))
         table["flag_noDesom"] = ~placed
         stacked = np.full(n, np.nan, dtype=np.float32)
-        if labels.stacker:
+        # The stacker was fitted on one classifier's scores; with another it would be meaningless.
+        classifier = str(labels.parameters.get("classifier", ""))
+        cnn_version = self.model.metadata.version
+        if labels.stacker and classifier and classifier != cnn_version:
+            if self.metadata.get("stackerSkipped") is None:
+                self.log.warning(
+                    "scoreStacked is NaN: the prototype labelling's stacker was fitted on the scores of "
+                    "classifier %s, not of %s (retrain it with make default-desom).",
+                    classifier,
+                    cnn_version,
+                )
+            self.metadata["stackerSkipped"] = True
+        elif labels.stacker:
             fraction = labels.real_fraction[np.maximum(pv, 0)]
             prior = labels.n_real.sum() / max(labels.n_real.sum() + labels.n_bogus.sum(), 1)
             features = stacking_features(table["score"], np.where(placed, fraction, np.nan), distance, prior)
