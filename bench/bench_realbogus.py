@@ -96,6 +96,25 @@ def matmul_peak() -> float:
     return 2 * 2048**3 / t / 1e9
 
 
+def bench_single_member(task, dia, images) -> float:
+    """run() time with the first network of the task's ensemble model alone (the same backend)."""
+    import dataclasses
+
+    from lsst.meas.realbogus import RealBogusConfig, RealBogusTask
+    from lsst.meas.realbogus.inference import load_model, save_onnx, save_torchscript
+
+    md = dataclasses.replace(task.model.metadata, members=1)
+    member = getattr(load_model(task.model.path.replace(".onnx", ".pt")).module.members, "0")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "single" + os.path.splitext(task.model.path)[1])
+        (save_onnx if path.endswith(".onnx") else save_torchscript)(member, md, path)
+        config = RealBogusConfig()
+        config.modelFile = path
+        single = RealBogusTask(config=config)
+        single.run(dia, **images)
+        return best_of(lambda: single.run(dia, **images), repeat=3)
+
+
 def bench_run(n_sources: int) -> None:
     import astropy.table
     import torch
@@ -154,12 +173,20 @@ def bench_run(n_sources: int) -> None:
     )
     model_seconds = best_of(lambda: task.model.predict(batch, batch_size=config.batchSize), repeat=3)
     module = get_architecture(md_model.architecture, len(md_model.channels), md_model.cutout_size).eval()
-    flops = model_flops(module, (8, len(md_model.channels), md_model.cutout_size, md_model.cutout_size))
+    flops = md_model.members * model_flops(
+        module, (8, len(md_model.channels), md_model.cutout_size, md_model.cutout_size)
+    )
     print(
         f"run(): {min(times):.3f} s for {n_sources} diaSources on a {size}x{size} detector "
         f"(torch threads: {torch.get_num_threads()}); its stages: cutouts {cut_seconds:.3f} s, "
         f"normalization {norm_seconds:.3f} s, model {model_seconds:.3f} s"
     )
+    if md_model.members > 1:
+        single = bench_single_member(task, dia, images)
+        print(
+            f"ensemble of {md_model.members}: run() {min(times):.3f} s against {single:.3f} s with its first "
+            f"member alone (ratio {min(times) / single:.2f}; the cost of scoreStd)"
+        )
     print(
         f"model: {flops / 1e6:.1f} MFLOP per cutout, {flops * n_sources / model_seconds / 1e9:.1f} GFLOP/s "
         f"achieved; float32 matrix-multiply peak measured {matmul_peak():.1f} GFLOP/s"

@@ -84,3 +84,20 @@ def test_json_safe_writes_strict_json():
     }
     text = json.dumps(json_safe(value), allow_nan=False)
     assert json.loads(text) == {"a": None, "b": [1.0, None, {"c": None}], "d": 2.5, "e": "x"}
+
+
+def test_uncertainty_summary_finds_wrong_scores_among_uncertain_ones():
+    from lsst.meas.realbogus.evaluation.report import uncertainty_summary
+
+    rng = np.random.default_rng(2)
+    is_real = rng.uniform(size=2000) < 0.4
+    scores = np.where(is_real, 0.9, 0.1)
+    wrong = rng.uniform(size=2000) < 0.05
+    scores[wrong] = 1 - scores[wrong]
+    informative = np.where(wrong, 0.3, 0.05) + rng.uniform(0, 0.1, 2000)
+    summary = uncertainty_summary(scores, is_real, informative, 0.5)
+    assert summary["wrong"] == wrong.sum() and summary["auc_wrong_vs_right"] > 0.99
+    assert summary["wrong_in_top10pct_std"] == 1.0
+    assert summary["error_rate_top5pct_std"] > 0.9 > summary["error_rate"]
+    useless = uncertainty_summary(scores, is_real, rng.uniform(size=2000), 0.5)
+    assert abs(useless["auc_wrong_vs_right"] - 0.5) < 0.1

@@ -27,6 +27,7 @@ from .evaluation.report import (
     evaluate_scores,
     json_safe,
     prototype_summary,
+    uncertainty_summary,
 )
 from .evaluation.saliency import saliency_maps
 from .inference import LoadedModel, load_model
@@ -323,6 +324,15 @@ class EvaluateRealBogusTask(pipeBase.PipelineTask):
             "unscored": data.counts["unscored"],
             "threshold": float(threshold),
         } | metrics
+        if len(data.score_std):
+            metrics["uncertainty"] = uncertainty_summary(data.score, data.is_real, data.score_std, threshold)
+            u = metrics["uncertainty"]
+            self.log.info(
+                "Ensemble spread: AUC %.3f for wrong against right scores; %.0f%% of the wrong scores are "
+                "among the 10%% most uncertain.",
+                u["auc_wrong_vs_right"],
+                100 * u["wrong_in_top10pct_std"],
+            )
         figures = self._plots(metrics, curves, threshold)
         if config.doDesom:
             if self.desom is None:

@@ -20,6 +20,7 @@ __all__ = (
     "kind_summary",
     "prototype_summary",
     "snr_bin_summary",
+    "uncertainty_summary",
 )
 
 import math
@@ -34,6 +35,7 @@ from .metrics import (
     Curves,
     calibration,
     completeness_purity,
+    roc_auc,
     score_curves,
     summarize_scores,
     threshold_summary,
@@ -63,6 +65,9 @@ class ScoredDetections:
     desom : `dict` [`str`, `numpy.ndarray`]
         Per scored row, the `DESOM_COLUMNS` if every score table has them
         (empty otherwise).
+    score_std : `numpy.ndarray`
+        Per scored row, the ensemble spread ``scoreStd`` if every score
+        table has a finite one (empty otherwise).
     """
 
     score: np.ndarray
@@ -74,6 +79,7 @@ class ScoredDetections:
     versions: set[str] = field(default_factory=set)
     counts: dict[str, int] = field(default_factory=dict)
     desom: dict[str, np.ndarray] = field(default_factory=dict)
+    score_std: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 def exact_scores(scores: astropy.table.Table) -> np.ndarray:
@@ -119,6 +125,7 @@ def collect_scores(
         the same order.
     """
     parts: dict[str, list] = {k: [] for k in ("score", "is_real", "kind", "snr", "detector", "row")}
+    spread: list | None = []
     desom: dict[str, list] | None = {k: [] for k in DESOM_COLUMNS}
     versions: set[str] = set()
     counts = dict.fromkeys(
@@ -145,6 +152,11 @@ def collect_scores(
         parts["snr"].append(np.asarray(labels["snr"], dtype=float)[ok])
         parts["detector"].append(np.full(int(ok.sum()), number))
         parts["row"].append(np.flatnonzero(ok))
+        std = np.asarray(scores["scoreStd"], dtype=float)[ok] if "scoreStd" in scores.colnames else None
+        if spread is not None and std is not None and np.isfinite(std).all():
+            spread.append(std)
+        else:
+            spread = None
         if desom is not None and all(c in scores.colnames for c in DESOM_COLUMNS):
             for c in DESOM_COLUMNS:
                 desom[c].append(np.asarray(scores[c])[ok])
@@ -153,7 +165,41 @@ def collect_scores(
     empty = {"score": float, "is_real": bool, "kind": str, "snr": float, "detector": int, "row": int}
     arrays = {k: np.concatenate(v) if v else np.zeros(0, empty[k]) for k, v in parts.items()}
     columns = {k: np.concatenate(v) for k, v in desom.items()} if desom and parts["score"] else {}
-    return ScoredDetections(**arrays, versions=versions, counts=counts, desom=columns)
+    score_std = np.concatenate(spread) if spread else np.zeros(0)
+    return ScoredDetections(**arrays, versions=versions, counts=counts, desom=columns, score_std=score_std)
+
+
+def uncertainty_summary(
+    scores: np.ndarray, is_real: np.ndarray, score_std: np.ndarray, threshold: float
+) -> dict:
+    """Whether wrong scores concentrate among the uncertain ones (an ensemble's ``scoreStd``).
+
+    A score is wrong when it is on the wrong side of ``threshold``.
+
+    Returns
+    -------
+    summary : `dict`
+        ``wrong`` and ``right`` counts, ``auc_wrong_vs_right`` (the AUC of
+        ``scoreStd`` as a detector of wrong scores: 0.5 is no better than
+        chance), the median spread of each, and the fraction of the wrong
+        scores among the 5% and 10% most uncertain rows against the overall
+        error rate.
+    """
+    wrong = (scores >= threshold) != is_real
+    order = np.argsort(-score_std, kind="stable")
+    result = {
+        "wrong": int(wrong.sum()),
+        "right": int((~wrong).sum()),
+        "error_rate": float(wrong.mean()) if len(wrong) else float("nan"),
+        "auc_wrong_vs_right": roc_auc(score_std, wrong),
+        "median_std_wrong": float(np.median(score_std[wrong])) if wrong.any() else float("nan"),
+        "median_std_right": float(np.median(score_std[~wrong])) if (~wrong).any() else float("nan"),
+    }
+    for top in (5, 10):
+        rows = order[: max(1, int(round(len(order) * top / 100)))] if len(order) else order
+        result[f"error_rate_top{top}pct_std"] = float(wrong[rows].mean()) if len(rows) else float("nan")
+        result[f"wrong_in_top{top}pct_std"] = float(wrong[rows].sum() / max(wrong.sum(), 1))
+    return result
 
 
 def kind_summary(scores: np.ndarray, is_real: np.ndarray, kind: np.ndarray, threshold: float) -> dict:
