@@ -206,7 +206,8 @@ def kind_summary(scores: np.ndarray, is_real: np.ndarray, kind: np.ndarray, thre
     """Per detection kind: count, whether it is a real kind, and the fraction selected at ``threshold``.
 
     For a real kind the fraction selected is its completeness; for a bogus
-    kind, its false-positive rate.
+    kind, its false-positive rate.  ``above_0.99`` is the fraction scored
+    above 0.99 (for a bogus kind: confidently wrong).
     """
     out = {}
     for name in np.unique(kind):
@@ -218,6 +219,7 @@ def kind_summary(scores: np.ndarray, is_real: np.ndarray, kind: np.ndarray, thre
             "real": real,
             "selected_fraction": float(selected.mean()),
             "mean_score": float(scores[rows].mean()),
+            "above_0.99": float(np.mean(scores[rows] > 0.99)),
             ("completeness" if real else "fpr"): float(selected.mean()),
         }
     return out
