@@ -52,7 +52,7 @@ training-triplets: env
 # EvaluateRealBogus on tract 4024.
 MODEL_OUT ?= $(CURDIR)/python/lsst/meas/realbogus/models/rb_default.pt
 MODEL_VERSION ?= rbsim04
-TRAIN_OPTIONS ?= -c trainRealBogus:epochs=20 -c trainRealBogus:ensembleSize=3
+TRAIN_OPTIONS ?= -c trainRealBogus:epochs=45 -c trainRealBogus:ensembleSize=3
 default-model: training-triplets shifted-repo
 	$(IN_ENV) $(PIPETASK) -j 1 -n $(CORES) -i u/rb/triplets3080 -o u/rb/$(MODEL_VERSION) -p pipelines/TrainRealBogus.yaml \
 		-d "skymap='DC2_sim' AND tract=3080" -c trainRealBogus:modelVersion=$(MODEL_VERSION) \

@@ -109,7 +109,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     import torch
-    from lsst.meas.realbogus.inference import default_model_path
+    from lsst.meas.realbogus.inference import default_model_path, load_model
 
     global THREADS
     THREADS = args.threads
@@ -117,7 +117,8 @@ def main() -> None:
     PEAK = matmul_peak()
     rng = np.random.default_rng(0)
     stamps = rng.normal(0, 1, (args.stamps, 3, 51, 51)).astype(np.float32)
-    compare("default model (rbsim03, DiaCNN)", default_model_path(), default_model_path("onnx"), stamps)
+    version = load_model(default_model_path()).metadata.version
+    compare(f"default model ({version})", default_model_path(), default_model_path("onnx"), stamps)
     if RUBIN_PACKAGE.exists():
         from lsst.meas.realbogus.inference.model_package import (
             build_network,

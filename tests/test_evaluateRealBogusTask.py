@@ -61,7 +61,7 @@ def test_metrics_plots_saliency_and_files(detector_visit, detector_inputs, tmp_p
     result = task.run({"d": scores}, {"d": labels}, {"d": detector_inputs})
     metrics = result.metrics
     assert metrics["overall"]["count"] == len(scores) and metrics["detectors"] == 1
-    assert metrics["model"]["version"] == "rbsim03" and metrics["threshold"] == 0.5
+    assert metrics["model"]["version"] == "rbsim04" and metrics["threshold"] == 0.5
     for name in ("rocPlot", "prPlot", "detPlot", "calibrationPlot", "snrPlot", "kindPlot", "saliencyPlot"):
         assert isinstance(getattr(result, name), Figure), name
     assert len(result.saliencyPlot.axes) == 2 * 3 * 4  # 4 detections, 3 channels, image and map
@@ -69,10 +69,13 @@ def test_metrics_plots_saliency_and_files(detector_visit, detector_inputs, tmp_p
         written = json.load(stream, parse_constant=lambda name: pytest.fail(f"metrics.json holds {name}"))
     assert written["snr>1e+06"] == {"count": 0}
     assert written["overall"]["auc"] == pytest.approx(metrics["overall"]["auc"])
-    # A threshold that leaves nothing selected: purity is undefined, null in the JSON.
+    # A threshold that leaves nothing selected: purity is undefined, null in the JSON. (The sigmoid of
+    # a logit above about 37 is 1 even in float64, so the scores are halved for this.)
     config.threshold = 1.0
     config.saliencyCount = 0
-    EvaluateRealBogusTask(config=config).run({"d": scores}, {"d": labels})
+    halved = scores.copy()
+    halved["logit"] = np.log(halved["score"] / 2) - np.log1p(-halved["score"] / 2)
+    EvaluateRealBogusTask(config=config).run({"d": halved}, {"d": labels})
     with open(tmp_path / "eval" / "metrics.json") as stream:
         assert json.load(stream)["overall"]["purity"] is None
 
