@@ -72,7 +72,7 @@ shifted-repo: env
 
 # Regenerate the shipped DESOM and its prototype labelling: TrainDesom on tract 3080 (prototypes
 # labelled with the shipped CNN's scores), then EvaluateRealBogus with DESOM flagging on tract 4024.
-DESOM_VERSION ?= desom01
+DESOM_VERSION ?= desom02
 DESOM_OUT ?= $(CURDIR)/python/lsst/meas/realbogus/models/desom_default.pt
 DESOM_LABELS_OUT ?= $(CURDIR)/python/lsst/meas/realbogus/models/desom_default_labels.yaml
 DESOM_OPTIONS ?=
