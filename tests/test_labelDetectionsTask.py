@@ -9,8 +9,8 @@ import pytest
 from lsst.images import Box
 from lsst.images.psfs import GaussianPointSpreadFunction
 from lsst.meas.realbogus import LabelDetectionsConfig, LabelDetectionsTask
-from lsst.meas.realbogus.evaluation.labels import label_detections
-from lsst.meas.realbogus.labelDetectionsTask import FWHM_PER_SIGMA, LabelDetectionsConnections
+from lsst.meas.realbogus.evaluation.labels import FWHM_PER_SIGMA, label_detections
+from lsst.meas.realbogus.labelDetectionsTask import LabelDetectionsConnections
 
 
 def _psf(sigma: float) -> GaussianPointSpreadFunction:

@@ -14,12 +14,9 @@ import lsst.pipe.base as pipeBase
 import lsst.pipe.base.connectionTypes as cT
 from lsst.utils.timer import timeMethod
 
-from .evaluation.labels import effective_psf_sigma, label_table
+from .evaluation.labels import footprint_psf_sigma, label_table
 from .sharedConfig import DiaSourceColumnsMixin
 from .sharedConnections import PER_DETECTOR, DetectorInputConnections, DiaSourceStorageConnections, connect_to
-
-FWHM_PER_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
-"""FWHM of a Gaussian over its sigma."""
 
 
 class LabelDetectionsConnections(DiaSourceStorageConnections, dimensions=PER_DETECTOR):
@@ -183,13 +180,13 @@ class LabelDetectionsTask(pipeBase.PipelineTask):
         config = self.config
         rule_options: dict[str, Any] = {"rule": config.labelRule}
         if config.labelRule == "footprint":
-            if differencePsf is not None and config.psfSource == "image":
-                x = np.asarray(diaSources[config.xColumn], dtype=float)
-                y = np.asarray(diaSources[config.yColumn], dtype=float)
-                centre = (float(np.median(x)), float(np.median(y))) if len(x) else (None, None)
-                psf_sigma = effective_psf_sigma(differencePsf, *centre)
-            else:
-                psf_sigma = config.psfFwhm / FWHM_PER_SIGMA
+            use_image = differencePsf is not None and config.psfSource == "image"
+            psf_sigma = footprint_psf_sigma(
+                differencePsf,
+                np.asarray(diaSources[config.xColumn], dtype=float),
+                np.asarray(diaSources[config.yColumn], dtype=float),
+                None if use_image else config.psfFwhm,
+            )
             rule_options.update(
                 psf_sigma=psf_sigma,
                 flux_fraction=config.fluxFraction,

@@ -13,11 +13,13 @@ Two rules (``LABEL_RULES``):
 from __future__ import annotations
 
 __all__ = (
+    "FWHM_PER_SIGMA",
     "LABEL_RULES",
     "LINE_KINDS",
     "DetectionLabels",
     "FootprintFlux",
     "effective_psf_sigma",
+    "footprint_psf_sigma",
     "footprint_real_flux",
     "label_changes",
     "label_detections",
@@ -138,6 +140,26 @@ def footprint_real_flux(
         if signed.max() > 0:
             top[i] = rows[np.argmax(signed)]
     return FootprintFlux(total, top)
+
+
+FWHM_PER_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
+"""FWHM of a Gaussian over its sigma."""
+
+
+def footprint_psf_sigma(psf: Any, x: np.ndarray, y: np.ndarray, psf_fwhm: float | None = None) -> float:
+    """The PSF sigma the footprint rule uses for one detector's detections, pixels.
+
+    ``psf_fwhm / FWHM_PER_SIGMA`` if ``psf_fwhm`` is given or there is no
+    ``psf``; otherwise `effective_psf_sigma` of ``psf`` at the median of the
+    detections' centroids ``x``, ``y`` (the centre of its bounds if there
+    are none).
+    """
+    if psf_fwhm is not None or psf is None:
+        if psf_fwhm is None:
+            raise ValueError("footprint_psf_sigma needs a psf or a psf_fwhm")
+        return psf_fwhm / FWHM_PER_SIGMA
+    centre = (float(np.median(x)), float(np.median(y))) if len(x) else (None, None)
+    return effective_psf_sigma(psf, *centre)
 
 
 def effective_psf_sigma(psf: Any, x: float | None = None, y: float | None = None) -> float:

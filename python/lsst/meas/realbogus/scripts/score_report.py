@@ -21,11 +21,10 @@ import argparse
 import sys
 from collections import Counter
 
-from ..evaluation.labels import LABEL_RULES, effective_psf_sigma, label_changes, label_table
-from ..evaluation.report import collect_scores, evaluate_scores
+import numpy as np
 
-FWHM_PER_SIGMA = 2.3548200450309493
-"""FWHM of a Gaussian over its sigma."""
+from ..evaluation.labels import LABEL_RULES, footprint_psf_sigma, label_changes, label_table
+from ..evaluation.report import collect_scores, evaluate_scores
 
 
 def score_report(
@@ -54,7 +53,8 @@ def score_report(
 
     The footprint rule needs the Gaussian sigma of each difference image's
     PSF: that of ``psf_dataset`` (the ``psf`` component of the difference
-    image), or ``psf_fwhm / 2.3548`` for every detector if ``psf_fwhm`` is
+    image) at the median of the diaSources' centroids, as in
+    ``LabelDetectionsTask``, or ``psf_fwhm / 2.3548`` for every detector if ``psf_fwhm`` is
     given.
 
     Parameters
@@ -122,11 +122,9 @@ def score_report(
                 snr = "snr" if "snr" in dia.colnames else None  # only the S/N breakdowns need it
                 options = {"rule": rule}
                 if rule == "footprint":
-                    sigma = (
-                        psf_fwhm / FWHM_PER_SIGMA
-                        if psf_fwhm is not None
-                        else effective_psf_sigma(butler.get(psf_dataset, ref.dataId))
-                    )
+                    psf = butler.get(psf_dataset, ref.dataId) if psf_fwhm is None else None
+                    x, y = np.asarray(dia["x"], dtype=float), np.asarray(dia["y"], dtype=float)
+                    sigma = footprint_psf_sigma(psf, x, y, psf_fwhm)
                     options.update(psf_sigma=sigma, flux_fraction=flux_fraction)
                 labels = label_table(dia, truth, radius, snr_column=snr, **options)
                 scores = butler.get(ref)

@@ -40,7 +40,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import scipy.fft
 
-FWHM_PER_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
+from .psf import FWHM_PER_SIGMA
 
 PSF_FAMILIES = ("gaussian", "doubleGaussian", "moffat", "elongated", "defocused")
 """Names of the PSF families."""
