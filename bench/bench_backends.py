@@ -20,32 +20,15 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from timing import best_of, matmul_peak
 
 RUBIN_PACKAGE = (
     Path(__file__).resolve().parents[2]
     / "shared/data/models/rubin_tac_cnn_v0.3/pretrainedModelPackage_tac_cnn_lsstcam_2026-02-26.zip"
 )
-
-
-def best_of(fn, repeat: int = 5) -> float:
-    fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
-def matmul_peak() -> float:
-    import torch
-
-    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
-    return 2 * 2048**3 / best_of(lambda: a @ b) / 1e9
 
 
 def flops_per_stamp(module, shape) -> float:
@@ -64,9 +47,13 @@ def compare(name: str, ts_path: str, onnx_path: str, stamps: np.ndarray, eager=N
     flops = flops_per_stamp(eager if eager is not None else ts.module, stamps.shape[1:])
     rows = []
     for batch in (64, 256, 512, 1000):
-        rows.append((f"TorchScript, batch {batch}", best_of(lambda b=batch: ts.predict(stamps, b))))
+        rows.append(
+            (f"TorchScript, batch {batch}", best_of(lambda b=batch: ts.predict(stamps, b), warmup=True))
+        )
     for batch in (64, 256, 1000):
-        rows.append((f"onnxruntime, batch {batch}", best_of(lambda b=batch: ort.predict(stamps, b))))
+        rows.append(
+            (f"onnxruntime, batch {batch}", best_of(lambda b=batch: ort.predict(stamps, b), warmup=True))
+        )
     from lsst.meas.realbogus.stamps import normalize
 
     # The whole scoring step of this package: the robust normalization (the default model's; it
@@ -74,7 +61,7 @@ def compare(name: str, ts_path: str, onnx_path: str, stamps: np.ndarray, eager=N
     rows.append(
         (
             "whole step: robust normalization + onnxruntime, batch 64",
-            best_of(lambda: ort.predict(normalize(stamps, "robust", threads=THREADS), 64)),
+            best_of(lambda: ort.predict(normalize(stamps, "robust", threads=THREADS), 64), warmup=True),
         )
     )
     if eager is not None:
@@ -88,7 +75,7 @@ def compare(name: str, ts_path: str, onnx_path: str, stamps: np.ndarray, eager=N
                        for i in range(0, len(per_source), 64)]  # fmt: skip
             return torch.cat(out)
 
-        rows.append(("Rubin's way: eager, batch 64 stacked per source", best_of(rubin_way)))
+        rows.append(("Rubin's way: eager, batch 64 stacked per source", best_of(rubin_way, warmup=True)))
     reference = rows[-1][1] if eager is not None else rows[2][1]
     print(f"{name}: {len(stamps)} stamps, {flops / 1e6:.1f} MFLOP per stamp, peak {PEAK:.0f} GFLOP/s")
     for label, seconds in rows:

@@ -27,15 +27,7 @@ import os
 import time
 
 import numpy as np
-
-
-def best_of(fn, repeat: int = 3) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+from timing import best_of
 
 
 def latent_vectors(args) -> tuple[np.ndarray, str]:

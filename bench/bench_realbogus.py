@@ -26,15 +26,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-
-def best_of(fn, repeat: int = 5) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+from timing import best_of, matmul_peak
 
 
 def bench_cutouts(n: int = 20000, size: int = 51) -> None:
@@ -85,15 +77,6 @@ def model_flops(module, shape) -> float:
     for h in handles:
         h.remove()
     return total / shape[0]
-
-
-def matmul_peak() -> float:
-    import torch
-
-    a = torch.randn(2048, 2048)
-    b = torch.randn(2048, 2048)
-    t = best_of(lambda: a @ b, repeat=5)
-    return 2 * 2048**3 / t / 1e9
 
 
 def bench_single_member(task, dia, images) -> float:
