@@ -11,7 +11,7 @@ HOSTS := $(wildcard $(CURDIR)/../shared/data/hosts/AEGIS_F814w_catalog.fits)
 SIM_OPTIONS ?= $(if $(HOSTS),-c realGalaxyCatalog=$(HOSTS))
 IN_ENV := source $(CURDIR)/setup.sh &&
 
-.PHONY: env demo training-triplets shifted-repo default-model default-desom test test-fast lint docs bench bench-training bench-desom clean
+.PHONY: env demo training-triplets shifted-repo default-model default-desom quality-repo quality-model test test-fast lint docs bench bench-training bench-desom clean
 
 env:
 	@bash admin/make_env.sh >/dev/null
@@ -85,6 +85,29 @@ default-desom: training-triplets
 		-p pipelines/EvaluateRealBogus.yaml -d "skymap='DC2_sim' AND tract=4024" \
 		-c parameters:modelSource=file -c parameters:doDesom=True -c parameters:desomSource=butler \
 		-c evaluateRealBogus:outputDir=$(TRAIN_REPO)/eval_$(DESOM_VERSION)
+
+# Exposure quality (seed 002): the quality repository (quality preset, seed 3), DESOM-1 and
+# DESOM-2 trained and their cells labelled on tract 3080 (written into the package), then every
+# detector-visit of tract 4024 labelled and compared with the truth (see quality.rst).
+QUALITY_REPO ?= $(CURDIR)/rbsim_quality_repo
+QUALITY_VERSION ?= qual02
+QUALITY_MODELS := $(CURDIR)/python/lsst/meas/realbogus/models
+QUALITY_OPTIONS ?= -c trainExposureQuality:desom2Rows=12 -c trainExposureQuality:desom2Cols=12
+QUALITY_PIPETASK := pipetask --log-level WARNING --log-level lsst.trainExposureQuality=INFO \
+	--log-level lsst.summarizeExposureQuality=INFO run -b $(QUALITY_REPO) --register-dataset-types
+quality-repo: env
+	$(IN_ENV) test -f $(QUALITY_REPO)/butler.yaml || make_realbogus_sim_repo.py $(QUALITY_REPO) --preset quality --seed 3 -j 2
+quality-model: quality-repo
+	$(IN_ENV) $(QUALITY_PIPETASK) -j 1 -n $(CORES) -i RBSimCam/sim -o u/rb/$(QUALITY_VERSION) \
+		-p pipelines/TrainExposureQuality.yaml -d "skymap='DC2_sim' AND tract=3080" \
+		-c trainExposureQuality:modelVersion=$(QUALITY_VERSION) \
+		-c trainExposureQuality:desom1File=$(QUALITY_MODELS)/quality_desom1.pt \
+		-c trainExposureQuality:desom2File=$(QUALITY_MODELS)/quality_desom2.pt \
+		-c trainExposureQuality:cellLabelsFile=$(QUALITY_MODELS)/quality_cell_labels.yaml \
+		-c trainExposureQuality:outputDir=$(QUALITY_REPO)/plots_$(QUALITY_VERSION) $(QUALITY_OPTIONS)
+	$(IN_ENV) $(QUALITY_PIPETASK) -j 1 -i u/rb/$(QUALITY_VERSION),RBSimCam/sim -o u/rb/$(QUALITY_VERSION)/eval4024 \
+		-p pipelines/ExposureQuality.yaml -d "skymap='DC2_sim' AND tract=4024" \
+		-c parameters:qualitySource=butler -c parameters:doEvaluate=True
 
 test: env
 	$(IN_ENV) python -m pytest tests

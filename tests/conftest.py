@@ -151,3 +151,61 @@ def scored_tiny_repo(tiny_repo, pipetask):
     repo, _ = tiny_repo
     pipetask(repo, "RealBogus.yaml", "RBSimCam/sim", "u/test/realbogus")
     return repo, "u/test/realbogus"
+
+
+@pytest.fixture(scope="session")
+def quality_images():
+    """Small science images of visits of every quality class, in memory.
+
+    Returns a list of ``(visit, detector, VisitImage, quality)`` over two tracts (3080 first).
+    """
+    config = SimulationConfig()
+    config.detectorSize = 384
+    config.nDetectors = 1
+    config.visitsPerField = 12
+    config.starDensity, config.galaxyDensity = 100000.0, 240000.0
+    config.nHostTransients = config.nOffsetTransients = config.nHostlessTransients = 1
+    config.seeingRange = [0.6, 1.0]
+    config.templatePsfFwhm = 0.55
+    config.canvasMargin = 64
+    config.qualityRates = {"tracking": 0.15, "severe_tracking": 0.15, "focus": 0.15, "background": 0.2}
+    camera, tracts, visits = plan_work(config, seed=4)
+    fields = {t.id: t.fields for t in tracts}
+    out = []
+    for tract in tracts:
+        sim = DetectorSimulator(config, camera, tract, 0, 0, "r", seed=4)
+        for visit in (v for v in visits if v.tract == tract.id):
+            product = sim.simulate(visit)
+            science = make_images(config, camera, fields, product)["science"]
+            out.append((visit.visit, 0, science, visit.quality.quality))
+    return out
+
+
+@pytest.fixture(scope="session")
+def quality_models(quality_images, tmp_path_factory):
+    """DESOM-1, DESOM-2 and cell labels trained by TrainExposureQualityTask on ``quality_images``' tract 3080.
+
+    Returns the three paths and the task's result.
+    """
+    import astropy.table
+    from lsst.meas.realbogus.trainExposureQualityTask import (
+        TrainExposureQualityConfig,
+        TrainExposureQualityTask,
+    )
+
+    path = tmp_path_factory.mktemp("quality")
+    config = TrainExposureQualityConfig()
+    config.desom1Rows = config.desom1Cols = 4
+    config.desom1LatentSize = 16
+    config.desom2Rows, config.desom2Cols, config.desom2LatentSize = 3, 3, 4
+    config.desom1AutoencoderEpochs, config.desom1CombinedEpochs = 1, 1
+    config.desom2AutoencoderEpochs, config.desom2CombinedEpochs = 5, 5
+    config.minSources = 5
+    config.modelVersion = "qunit"
+    config.desom1File = str(path / "d1.pt")
+    config.desom2File = str(path / "d2.pt")
+    config.cellLabelsFile = str(path / "labels.yaml")
+    train = [q for q in quality_images if q[0] < 20000]
+    known = [astropy.table.Table({"visit": [v], "quality": [q]}) for v, _, _, q in train]
+    result = TrainExposureQualityTask(config=config).run([q[:3] for q in train], known)
+    return (config.desom1File, config.desom2File, config.cellLabelsFile), result

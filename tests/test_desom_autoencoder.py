@@ -8,7 +8,7 @@ from lsst.meas.realbogus.desom.autoencoder import ConvAutoencoder, get_autoencod
 
 
 def test_table1_shapes_and_registry():
-    assert list_autoencoders() == ["table1"]
+    assert list_autoencoders() == ["dense", "table1"]
     ae = get_autoencoder("table1", 1, 32, 120)
     assert isinstance(ae, ConvAutoencoder)
     with torch.no_grad():

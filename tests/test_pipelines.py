@@ -113,6 +113,8 @@ def test_train_desom_and_flag_with_it(tiny_repo, tmp_path, pipetask):
         ("RealBogusFilter.yaml", {"realBogus", "filterByRealBogus"}),
         ("BuildTrainingSet.yaml", {"labelDetections", "buildTrainingSet"}),
         ("TrainDesom.yaml", {"trainDesom"}),
+        ("TrainExposureQuality.yaml", {"trainExposureQuality"}),
+        ("ExposureQuality.yaml", {"exposureQuality", "summarizeExposureQuality"}),
     ],
 )
 def test_pipelines_are_package_resources(name, labels, monkeypatch):

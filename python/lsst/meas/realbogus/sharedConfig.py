@@ -14,6 +14,9 @@ __all__ = (
     "DesomSourceMixin",
     "DiaSourceColumnsMixin",
     "ModelSourceMixin",
+    "QualityClassesMixin",
+    "QualityModelSourceMixin",
+    "QualitySourcesMixin",
     "TorchDeviceMixin",
 )
 
@@ -24,6 +27,7 @@ import lsst.pex.config as pexConfig
 from .desom.model import default_desom_paths
 from .inference.devices import check_device
 from .inference.model import choose_backend, default_model_path
+from .simulation.quality import QUALITY_CLASSES
 
 
 class DiaSourceColumnsMixin(pexConfig.Config):
@@ -221,3 +225,120 @@ class TorchDeviceMixin(pexConfig.Config):
             check_device(self.device)
         except ValueError as err:
             raise pexConfig.FieldValidationError(TorchDeviceMixin.device, self, str(err)) from None
+
+
+class QualitySourcesMixin(pexConfig.Config):
+    """How sources are found on a science image for exposure quality (identical in training and use)."""
+
+    detectionThreshold = pexConfig.Field[float](
+        doc="Sources are found this many sigma above the background (seed 002: 2), on the image smoothed "
+        "by SEP's default 3x3 kernel.",
+        default=2.0,
+        check=lambda t: t > 0,
+    )
+    minArea = pexConfig.Field[int](
+        doc="Sources have at least this many connected pixels above the threshold (seed 002: 5).",
+        default=5,
+        check=lambda n: n >= 1,
+    )
+    backgroundBox = pexConfig.Field[int](
+        doc="Size of the background mesh, pixels. 0 (the default): one background level and noise for the "
+        "whole image, so that gradients and scattered light, problems to be seen, are not modelled away.",
+        default=0,
+        check=lambda n: n >= 0,
+    )
+    maxSources = pexConfig.Field[int](
+        doc="Cut at most this many sources per image (a seeded random subsample; the histogram is scaled "
+        "to the number detected, seed 002 section 5.2). 0: all.",
+        default=500,
+        check=lambda n: n >= 0,
+    )
+    minSources = pexConfig.Field[int](
+        doc="An image with fewer sources on its thumbnails than this gets no cell: flag_tooFewSources, "
+        "with its count (it is not dropped).",
+        default=20,
+        check=lambda n: n >= 1,
+    )
+    qualityBadMaskPlanes = pexConfig.ListField[str](
+        doc="Mask planes whose pixels are left out of detection and are missing in the thumbnails "
+        "(planes absent from an image are ignored).",
+        default=["NO_DATA"],
+    )
+
+
+class QualityModelSourceMixin(pexConfig.Config):
+    """Where exposure quality gets DESOM-1, DESOM-2 and the cell labels.
+
+    Goes with `~lsst.meas.realbogus.sharedConnections.QualityModelConnections`;
+    `validate` checks that the files exist when they come from files.
+    """
+
+    qualitySource = pexConfig.ChoiceField[str](
+        doc="Where the three exposure-quality models come from.",
+        default="file",
+        allowed={
+            "file": "the files desom1File, desom2File and cellLabelsFile (default: those shipped)",
+            "butler": "the datasets connections.desom1, desom2 and cellLabels (TrainExposureQualityTask's "
+            "outputs) in the input collections",
+        },
+    )
+    desom1File = pexConfig.Field[str](
+        doc="DESOM-1 file. Empty: the package's models/quality_desom1.pt.", default=""
+    )
+    desom2File = pexConfig.Field[str](
+        doc="DESOM-2 file. Empty: the package's models/quality_desom2.pt.", default=""
+    )
+    cellLabelsFile = pexConfig.Field[str](
+        doc="DESOM-2 cell labels (YAML, possibly edited). Empty: the package's "
+        "models/quality_cell_labels.yaml.",
+        default="",
+    )
+
+    def resolved_quality_files(self) -> tuple[str, str, str]:
+        """The DESOM-1, DESOM-2 and cell-label files this config uses."""
+        from .quality.models import default_quality_paths
+
+        defaults = default_quality_paths()
+        return tuple(  # type: ignore[return-value]
+            given or default
+            for given, default in zip((self.desom1File, self.desom2File, self.cellLabelsFile), defaults)
+        )
+
+    def validate(self) -> None:
+        """Validate, and raise if a model file is missing."""
+        super().validate()
+        if self.qualitySource != "file":
+            return
+        fields = (
+            QualityModelSourceMixin.desom1File,
+            QualityModelSourceMixin.desom2File,
+            QualityModelSourceMixin.cellLabelsFile,
+        )
+        for field, path in zip(fields, self.resolved_quality_files()):
+            if not os.path.isfile(path):
+                raise pexConfig.FieldValidationError(field, self, f"{path} does not exist")
+
+
+class QualityClassesMixin(pexConfig.Config):
+    """The quality classes of exposure quality, and where a visit's known class is read."""
+
+    labelColumn = pexConfig.Field[str](
+        doc="Column of the known-label tables (connections.knownLabels) holding the quality class.",
+        default="quality",
+    )
+    classes = pexConfig.ListField[str](
+        doc="Quality classes, in the order of the figures and the confusion matrix (default: the "
+        "simulator's).",
+        default=list(QUALITY_CLASSES),
+    )
+    goodClass = pexConfig.Field[str](
+        doc="The class that is usable as it is: the positive class of the figures of merit.", default="good"
+    )
+
+    def validate(self) -> None:
+        """Validate, and raise if ``goodClass`` is not one of ``classes``."""
+        super().validate()
+        if self.goodClass not in self.classes:
+            raise pexConfig.FieldValidationError(
+                QualityClassesMixin.goodClass, self, f"{self.goodClass!r} is not among {list(self.classes)}"
+            )

@@ -6,6 +6,8 @@
   ``modelSource`` is ``butler``.
 - `DesomConnections`: a DESOM and its prototype labelling as optional prerequisites, removed
   unless the config's ``doDesom`` is set and its ``desomSource`` is ``butler``.
+- `QualityModelConnections`: DESOM-1, DESOM-2 and the cell labels of exposure quality as
+  prerequisites, removed unless the config's ``qualitySource`` is ``butler``.
 - `TripletTrainingConnections`: the labelled triplets of every detector of the data query, for
   the tasks that train on them (a quantum without any is an error, not skipped work).
 - `plot_output` declares a figure written as a PNG ``Plot`` dataset with no dimensions.
@@ -22,6 +24,7 @@ __all__ = (
     "DetectorInputConnections",
     "DiaSourceStorageConnections",
     "ModelConnections",
+    "QualityModelConnections",
     "TripletTrainingConnections",
     "connect_to",
     "for_every_detector",
@@ -137,6 +140,41 @@ class DesomConnections(pipeBase.PipelineTaskConnections, dimensions=()):
         if config is None or not config.doDesom or config.desomSource != "butler":
             del self.desom
             del self.desomLabels
+
+
+class QualityModelConnections(pipeBase.PipelineTaskConnections, dimensions=()):
+    """DESOM-1, DESOM-2 and the cell labels of exposure quality as prerequisite inputs.
+
+    The config must have ``qualitySource``
+    (`~lsst.meas.realbogus.sharedConfig.QualityModelSourceMixin`); unless it
+    is ``butler`` the connections are removed and the models come from files.
+    """
+
+    desom1 = cT.PrerequisiteInput(
+        doc="DESOM-1: the map of source thumbnails (TrainExposureQualityTask output).",
+        name="realbogus_quality_desom1",
+        storageClass="RealBogusDesom",
+        dimensions=(),
+    )
+    desom2 = cT.PrerequisiteInput(
+        doc="DESOM-2: the map of exposures' prototype histograms (TrainExposureQualityTask output).",
+        name="realbogus_quality_desom2",
+        storageClass="RealBogusDesom",
+        dimensions=(),
+    )
+    cellLabels = cT.PrerequisiteInput(
+        doc="Quality label of each DESOM-2 cell (TrainExposureQualityTask output, or an edited copy).",
+        name="realbogus_quality_cell_labels",
+        storageClass="StructuredDataDict",
+        dimensions=(),
+    )
+
+    def __init__(self, *, config: Any = None) -> None:
+        super().__init__(config=config)
+        if config is None or config.qualitySource != "butler":
+            del self.desom1
+            del self.desom2
+            del self.cellLabels
 
 
 class TripletTrainingConnections(pipeBase.PipelineTaskConnections, dimensions=()):

@@ -63,7 +63,8 @@ class ArrayBlocks:
     Parameters
     ----------
     cutouts : `numpy.ndarray`
-        ``(N, C, S, S)`` normalized cutouts.
+        ``(N, C, S, S)`` normalized cutouts (or ``(N, F)`` vectors, for the
+        DESOM of histograms).
     is_real : `numpy.ndarray`
         ``(N,)`` labels.
     """
@@ -71,9 +72,10 @@ class ArrayBlocks:
     def __init__(self, cutouts: np.ndarray, is_real: np.ndarray) -> None:
         cutouts = np.asarray(cutouts, dtype=np.float32)
         is_real = np.asarray(is_real, dtype=bool)
-        if cutouts.ndim != 4 or len(cutouts) != len(is_real):
+        if cutouts.ndim not in (2, 4) or len(cutouts) != len(is_real):
             raise ValueError(
-                f"expected cutouts (N, C, H, W) and N labels, got {cutouts.shape} and {is_real.shape}"
+                f"expected cutouts (N, C, H, W) or vectors (N, F) and N labels, got {cutouts.shape} and "
+                f"{is_real.shape}"
             )
         self.block = Block(cutouts, is_real, np.arange(len(is_real), dtype=np.int64))
 

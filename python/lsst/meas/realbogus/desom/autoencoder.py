@@ -9,7 +9,9 @@ latent_size)`` and has ``encode`` (thumbnails to latent vectors) and
 from __future__ import annotations
 
 __all__ = (
+    "Autoencoder",
     "ConvAutoencoder",
+    "DenseAutoencoder",
     "get_autoencoder",
     "get_autoencoder_class",
     "list_autoencoders",
@@ -46,8 +48,27 @@ def get_autoencoder(name: str, in_channels: int, size: int, latent_size: int) ->
     return get_autoencoder_class(name)(in_channels=in_channels, size=size, latent_size=latent_size)
 
 
+class Autoencoder(nn.Module):
+    """An ``encoder`` and a ``decoder`` (set by subclasses); ``forward`` gives the code and the output."""
+
+    encoder: nn.Module
+    decoder: nn.Module
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Latent vectors ``(N, latent_size)`` of inputs."""
+        return self.encoder(x)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Inputs decoded from latent vectors."""
+        return self.decoder(z)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        z = self.encoder(x)
+        return z, self.decoder(z)
+
+
 @register_autoencoder("table1")
-class ConvAutoencoder(nn.Module):
+class ConvAutoencoder(Autoencoder):
     """The autoencoder of Mong et al. (seed 000, Table 1): Conv2D 32/64/128 with pooling, dense 512.
 
     The encoder has three 3x3 convolutions ('valid', as Keras's default;
@@ -112,14 +133,48 @@ class ConvAutoencoder(nn.Module):
         self.size = size
         self.latent_size = latent_size
 
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """Latent vectors ``(N, latent_size)`` of thumbnails ``(N, C, S, S)``."""
-        return self.encoder(x)
 
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Thumbnails ``(N, C, S, S)`` decoded from latent vectors."""
-        return self.decoder(z)
+@register_autoencoder("dense")
+class DenseAutoencoder(Autoencoder):
+    """A fully connected autoencoder of vectors: seed 002's DESOM-2, over prototype histograms.
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        z = self.encoder(x)
-        return z, self.decoder(z)
+    The encoder has two hidden layers (ReLU) and the latent layer; the
+    decoder mirrors it, with a sigmoid output (the histograms are scaled to
+    [0, 1] per cell).  Inputs of shape ``(N, in_channels)`` when ``size`` is
+    1, else ``(N, in_channels, size, size)`` flattened (and restored on
+    decoding).
+
+    Parameters
+    ----------
+    in_channels : `int`
+        Vector length (histogram cells), or channels of an image input.
+    size : `int`
+        1 for vectors; the width of a square image input otherwise.
+    latent_size : `int`
+        Length of the latent vectors.
+    hidden : sequence of `int`
+        Widths of the two hidden layers of the encoder.
+    """
+
+    def __init__(
+        self, in_channels: int = 625, size: int = 1, latent_size: int = 32, hidden: Sequence[int] = (256, 128)
+    ) -> None:
+        super().__init__()
+        features = in_channels * size * size
+        widths = [features, *hidden]
+        encoder: list[nn.Module] = [nn.Flatten()]
+        for a, b in zip(widths[:-1], widths[1:]):
+            encoder += [nn.Linear(a, b), nn.ReLU()]
+        encoder.append(nn.Linear(widths[-1], latent_size))
+        self.encoder = nn.Sequential(*encoder)
+        decoder: list[nn.Module] = []
+        back = [latent_size, *hidden[::-1]]
+        for a, b in zip(back[:-1], back[1:]):
+            decoder += [nn.Linear(a, b), nn.ReLU()]
+        decoder += [nn.Linear(back[-1], features), nn.Sigmoid()]
+        if size > 1:
+            decoder.append(nn.Unflatten(1, (in_channels, size, size)))
+        self.decoder = nn.Sequential(*decoder)
+        self.in_channels = in_channels
+        self.size = size
+        self.latent_size = latent_size

@@ -214,12 +214,12 @@ def apply_edits(
     return out
 
 
-def read_edits(path: str | os.PathLike) -> dict:
-    """Read a YAML file of hand edits (see `apply_edits`)."""
+def read_edits(path: str | os.PathLike, keys: str = "model_version, add, remove") -> dict:
+    """Read a YAML file of hand edits (see `apply_edits`; ``keys`` names its keys in the error)."""
     with open(path) as stream:
         edits = yaml.safe_load(stream)
     if not isinstance(edits, dict):
-        raise ValueError(f"{path}: a labelling edit file is a YAML mapping (model_version, add, remove)")
+        raise ValueError(f"{path}: a labelling edit file is a YAML mapping ({keys})")
     return edits
 
 

@@ -85,6 +85,20 @@ class DesomMetadata:
         thumbnails to their prototypes: what "unusual" is measured against.
     provenance : `str`
         How it was trained.
+    inputs : `str`
+        ``thumbnails`` (a DESOM of thumbnails ``(C, S, S)``: DESOM-1) or
+        ``histograms`` (a DESOM of another DESOM's prototype histograms:
+        seed 002's DESOM-2, whose input is a vector of ``thumbnail_size``
+        cells; ``channels`` is then empty and ``normalization`` ``none``).
+    histogram_of : `str`
+        For ``histograms``: the version of the DESOM whose map the
+        histograms are over.
+    histogram_scale : `list` [`float`]
+        For ``histograms``: each cell's scale (its largest value over the
+        training exposures); a histogram is divided by it before encoding.
+    histogram_normalization : `str`
+        For ``histograms``: ``counts`` or ``fractions``, applied before the
+        scale (`lsst.meas.realbogus.quality.histograms.desom2_input`).
     schema_version : `int`
         Version of this layout.
 
@@ -105,11 +119,16 @@ class DesomMetadata:
     training_mode: str = "separate"
     distance_percentiles: dict[str, float] = field(default_factory=dict)
     provenance: str = ""
+    inputs: str = "thumbnails"
+    histogram_of: str = ""
+    histogram_scale: list[float] = field(default_factory=list)
+    histogram_normalization: str = "counts"
     schema_version: int = DESOM_SCHEMA_VERSION
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "channels", tuple(self.channels))
         object.__setattr__(self, "distance_percentiles", dict(self.distance_percentiles))
+        object.__setattr__(self, "histogram_scale", [float(v) for v in self.histogram_scale])
         problems = []
         if not isinstance(self.version, str) or not 0 < len(self.version) <= 7:
             problems.append(f"version must be a string of 1 to 7 characters, got {self.version!r}")
@@ -117,7 +136,23 @@ class DesomMetadata:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 problems.append(f"{name} must be a positive integer, got {value!r}")
-        if not self.channels or any(c not in CHANNELS for c in self.channels):
+        if self.inputs == "histograms":
+            if self.channels or self.normalization != "none":
+                problems.append("a DESOM of histograms has no channels and normalization 'none'")
+            if not self.histogram_of:
+                problems.append("a DESOM of histograms must name the DESOM they are of (histogram_of)")
+            if self.histogram_normalization not in ("counts", "fractions"):
+                problems.append(
+                    "histogram_normalization must be 'counts' or 'fractions', got "
+                    f"{self.histogram_normalization!r}"
+                )
+            if len(self.histogram_scale) != self.thumbnail_size:
+                problems.append(
+                    f"histogram_scale must hold {self.thumbnail_size} values, got {len(self.histogram_scale)}"
+                )
+        elif self.inputs != "thumbnails":
+            problems.append(f"inputs must be 'thumbnails' or 'histograms', got {self.inputs!r}")
+        elif not self.channels or any(c not in CHANNELS for c in self.channels):
             problems.append(f"channels must be taken from {CHANNELS}, got {self.channels!r}")
         if self.normalization not in NORMALIZATIONS:
             problems.append(
@@ -130,8 +165,23 @@ class DesomMetadata:
 
     @property
     def input(self) -> ModelInput:
-        """The thumbnails' channels, size and normalization: how to make a DESOM batch."""
+        """The thumbnails' channels, size and normalization: how to make a DESOM batch.
+
+        Raises
+        ------
+        lsst.meas.realbogus.inference.ModelError
+            For a DESOM of histograms.
+        """
+        if self.inputs == "histograms":
+            raise ModelError(f"DESOM {self.version} takes histograms, not thumbnails")
         return ModelInput(self.channels, self.thumbnail_size, self.normalization)
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """Shape of one input: ``(C, S, S)`` thumbnails or ``(K,)`` histograms."""
+        if self.inputs == "histograms":
+            return (self.thumbnail_size,)
+        return (len(self.channels), self.thumbnail_size, self.thumbnail_size)
 
     @property
     def map_shape(self) -> tuple[int, int]:
@@ -168,7 +218,8 @@ def check_network(network: Any, md: DesomMetadata, path: str) -> None:
     """Raise `ModelError` (naming ``path``) if the network's shapes disagree with the metadata."""
     import torch
 
-    c, s = len(md.channels), md.thumbnail_size
+    shape = md.input_shape
+    what = "x".join(str(n) for n in shape) + (" histograms" if md.inputs == "histograms" else " thumbnails")
     device = network.prototypes.device
 
     def attempt(what: str, function: Any, x: Any) -> Any:
@@ -180,13 +231,13 @@ def check_network(network: Any, md: DesomMetadata, path: str) -> None:
             raise ModelError(f"{path}: the DESOM network does not {what}: {last}") from None
 
     problems = []
-    z = attempt(f"take {c}x{s}x{s} thumbnails", network, torch.zeros(1, c, s, s, device=device))
+    z = attempt(f"take {what}", network, torch.zeros(1, *shape, device=device))
     if tuple(z.shape) != (1, md.latent_size):
-        problems.append(f"encodes {c}x{s}x{s} thumbnails to {tuple(z.shape[1:])}, not ({md.latent_size},)")
+        problems.append(f"encodes {what} to {tuple(z.shape[1:])}, not ({md.latent_size},)")
     else:
         decoded = attempt(f"decode latent vectors of {md.latent_size}", network.decode, z)
-        if tuple(decoded.shape) != (1, c, s, s):
-            problems.append(f"decodes latent vectors to {tuple(decoded.shape[1:])}, not {(c, s, s)}")
+        if tuple(decoded.shape) != (1, *shape):
+            problems.append(f"decodes latent vectors to {tuple(decoded.shape[1:])}, not {shape}")
     expected = (md.map_rows * md.map_cols, md.latent_size)
     if tuple(network.prototypes.shape) != expected:
         problems.append(f"has prototypes of shape {tuple(network.prototypes.shape)}, not {expected}")
@@ -227,14 +278,15 @@ class LoadedDesom:
                 self._encoder = torch.jit.optimize_for_inference(torch.jit.freeze(network.eval()))
 
     def encode(self, thumbnails: np.ndarray, batch_size: int = 256) -> np.ndarray:
-        """Latent vectors ``(N, L)`` of a DESOM batch ``(N, C, S, S)`` (``metadata.input``)."""
+        """Latent vectors ``(N, L)`` of a DESOM batch ``(N, C, S, S)`` (``metadata.input``).
+
+        A DESOM of histograms takes ``(N, K)`` scaled histograms instead.
+        """
         import torch
 
-        expected = self.metadata.input.shape
-        if thumbnails.ndim != 4 or tuple(thumbnails.shape[1:]) != expected:
-            raise ModelError(
-                f"{self.path}: expected thumbnails of shape (N, {expected}), got {thumbnails.shape}"
-            )
+        expected = self.metadata.input_shape
+        if thumbnails.ndim != 1 + len(expected) or tuple(thumbnails.shape[1:]) != expected:
+            raise ModelError(f"{self.path}: expected inputs of shape (N, {expected}), got {thumbnails.shape}")
         out = np.empty((len(thumbnails), self.metadata.latent_size), dtype=np.float32)
         if self._session is not None:
             for start in range(0, len(thumbnails), batch_size):
@@ -333,7 +385,7 @@ def _onnx_encoder(network: Any, metadata: DesomMetadata) -> Any:
             warnings.simplefilter("ignore")
             torch.onnx.export(
                 network.eval(),
-                (torch.zeros((2, *metadata.input.shape)),),
+                (torch.zeros((2, *metadata.input_shape)),),
                 buffer,
                 dynamo=False,
                 input_names=["thumbnails"],

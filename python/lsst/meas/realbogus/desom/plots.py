@@ -23,7 +23,9 @@ from ..evaluation.metrics import Curves
 from .labelling import SwitchOffCurve
 
 
-def plot_decoded_map(decoded: np.ndarray, shape: tuple[int, int], real: np.ndarray | None = None) -> Figure:
+def plot_decoded_map(
+    decoded: np.ndarray, shape: tuple[int, int], real: np.ndarray | None = None, title: str = ""
+) -> Figure:
     """Every prototype decoded to a thumbnail, on the map (seed 000 figure 9); real PVs framed in red.
 
     Parameters
@@ -34,6 +36,8 @@ def plot_decoded_map(decoded: np.ndarray, shape: tuple[int, int], real: np.ndarr
         Map shape.
     real : `numpy.ndarray`, optional
         ``(rows * cols,)`` bool labelling.
+    title : `str`
+        Figure title (default: says what the frames mean).
     """
     rows, cols = shape
     size = decoded.shape[-1]
@@ -56,7 +60,7 @@ def plot_decoded_map(decoded: np.ndarray, shape: tuple[int, int], real: np.ndarr
             )
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_title(f"decoded prototypes ({rows}x{cols}; red: labelled real)")
+    ax.set_title(title or f"decoded prototypes ({rows}x{cols}; red: labelled real)")
     return figure
 
 

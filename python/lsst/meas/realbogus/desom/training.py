@@ -148,7 +148,8 @@ def train_desom(
     Parameters
     ----------
     source : `~lsst.meas.realbogus.cnn.blocks.BlockSource`
-        Model-ready thumbnails (labels are not used).
+        Model-ready thumbnails ``(N, C, S, S)``, or vectors ``(N, F)`` for
+        the ``dense`` autoencoder (labels are not used).
     architecture : `str`
         Name of the autoencoder
         (`~lsst.meas.realbogus.desom.autoencoder.list_autoencoders`).
@@ -203,7 +204,8 @@ def train_desom(
     shape = next((s for s in shapes if s[0]), None)
     if shape is None:
         raise ValueError("the training set is empty")
-    channels, size = shape[1], shape[-1]
+    # Vectors (N, F) are F channels of one pixel (the dense autoencoder of histograms).
+    channels, size = shape[1], (shape[-1] if len(shape) == 4 else 1)
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed)

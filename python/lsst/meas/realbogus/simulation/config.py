@@ -9,6 +9,7 @@ import os
 import lsst.pex.config as pexConfig
 
 from .psf_families import PSF_FAMILIES
+from .quality import QUALITY_CLASSES
 from .resampling import RESAMPLE_KERNELS
 
 
@@ -312,6 +313,39 @@ class SimulationConfig(pexConfig.Config):
         doc="Fraction of the galaxies brighter than 22 mag drawn as real HST galaxies.", default=0.5
     )
 
+    # ---- Visit-level quality problems (seed 002's classes; see simulation/quality.py). No rates: none.
+    qualityRates = pexConfig.DictField[str, float](
+        doc="Probability that a visit has each quality problem: keys 'tracking', 'severe_tracking', "
+        "'focus', 'seeing', 'background' (see lsst.meas.realbogus.simulation.quality); the rest of the "
+        "visits are 'good'. Empty: every visit is good, and nothing else changes.",
+        default={},
+    )
+    trackingTrailRange = pexConfig.ListField[float](
+        doc="Trail FWHM of mild bad tracking, in units of the seeing FWHM.", default=[1.6, 2.4], length=2
+    )
+    severeTrackingTrailRange = pexConfig.ListField[float](
+        doc="Trail FWHM of severe bad tracking, in units of the seeing FWHM.", default=[3.5, 6.0], length=2
+    )
+    badFocusDiameterRange = pexConfig.ListField[float](
+        doc="Donut diameter of bad-focus visits, in units of the seeing FWHM.", default=[2.5, 4.0], length=2
+    )
+    badSeeingFactorRange = pexConfig.ListField[float](
+        doc="Factor on the seeing of bad-seeing visits.", default=[1.8, 2.6], length=2
+    )
+    backgroundAmplitudeRange = pexConfig.ListField[float](
+        doc="Amplitude of unsubtracted gradients and scattered light, in units of the sky sigma.",
+        default=[3.0, 10.0],
+        length=2,
+    )
+    highSkyFactorRange = pexConfig.ListField[float](
+        doc="Factor on the sky noise of high-sky visits.", default=[3.0, 5.0], length=2
+    )
+    shortExposureRange = pexConfig.ListField[float](
+        doc="Exposure fraction of short exposures (noise up as its inverse square root).",
+        default=[0.04, 0.12],
+        length=2,
+    )
+
     def validate(self) -> None:
         super().validate()
         if len(set(self.tracts)) != len(self.tracts):
@@ -336,6 +370,13 @@ class SimulationConfig(pexConfig.Config):
             "streakWidthRange",
             "streakFluxRange",
             "residualSnrRange",
+            "trackingTrailRange",
+            "severeTrackingTrailRange",
+            "badFocusDiameterRange",
+            "badSeeingFactorRange",
+            "backgroundAmplitudeRange",
+            "highSkyFactorRange",
+            "shortExposureRange",
         )
         for name in ranges:
             values = getattr(self, name)
@@ -350,6 +391,19 @@ class SimulationConfig(pexConfig.Config):
                 raise pexConfig.FieldValidationError(
                     getattr(SimulationConfig, name), self, f"{name} must be increasing, got {lo}, {hi}"
                 )
+        problems = [c for c in QUALITY_CLASSES if c != "good"]
+        unknown = sorted(set(self.qualityRates) - set(problems))
+        if unknown:
+            raise pexConfig.FieldValidationError(
+                SimulationConfig.qualityRates, self, f"unknown quality classes {unknown}; use {problems}"
+            )
+        rates = list(self.qualityRates.values())
+        if any(r < 0 for r in rates) or sum(rates) > 1:
+            raise pexConfig.FieldValidationError(
+                SimulationConfig.qualityRates,
+                self,
+                f"rates must be non-negative and sum to at most 1, got {rates}",
+            )
         for family in self.psfFamilies:
             if family not in PSF_FAMILIES:
                 raise pexConfig.FieldValidationError(
@@ -464,6 +518,28 @@ def _shifted(config: SimulationConfig) -> None:
     config.canvasMargin = 48
 
 
+def _quality(config: SimulationConfig) -> None:
+    """Many small visits, over half of them with a quality problem: to train and test exposure quality."""
+    config.detectorSize = 1024
+    config.nDetectors = 2
+    config.fieldsPerTract = 12
+    config.visitsPerField = 10
+    # Good seeing is 0.6 to 1.0 arcsec; bad seeing about twice that.
+    config.seeingRange = [0.6, 1.0]
+    config.templatePsfFwhm = 0.55
+    config.canvasMargin = 64
+    # Twice the default sky density: a few hundred sources per detector for the histograms.
+    config.starDensity = 50000.0
+    config.galaxyDensity = 120000.0
+    config.qualityRates = {
+        "tracking": 0.1,
+        "severe_tracking": 0.1,
+        "focus": 0.1,
+        "seeing": 0.1,
+        "background": 0.15,
+    }
+
+
 PRESETS = {
     "tiny": (_tiny, "unit-test repository: 2 tracts x 2 detectors of 256x256 x 2 visits (seconds)"),
     "demo": (_demo, "demo repository: 2 tracts x 4 detectors of 1024x1024 x 3 visits (under 3 minutes)"),
@@ -478,6 +554,10 @@ PRESETS = {
     "shifted": (
         _shifted,
         "test repository outside variety's ranges: tract 4024, defocused PSFs, 9-12 px seeing",
+    ),
+    "quality": (
+        _quality,
+        "exposure quality: 2 tracts x 120 visits x 2 detectors of 1024x1024, 55% with a quality problem",
     ),
 }
 """Named presets: function applying it to a config, and a description."""

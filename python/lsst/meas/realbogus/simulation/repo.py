@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-__all__ = ("DATASET_TYPES", "INPUT_COLLECTION", "RepoExistsError", "build_repo", "make_images", "plan_work")
+__all__ = (
+    "DATASET_TYPES",
+    "INPUT_COLLECTION",
+    "VISIT_QUALITY_DATASET",
+    "RepoExistsError",
+    "build_repo",
+    "make_images",
+    "plan_work",
+    "visit_quality_table",
+)
 
 import logging
 import multiprocessing
@@ -15,6 +24,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
+import astropy.table
 import yaml
 from astropy.time import Time
 
@@ -39,6 +49,9 @@ DATASET_TYPES = {
     "truth": ("realbogus_sim_truth", "ArrowAstropy"),
 }
 """Role: (dataset type name, storage class), all with dimensions (instrument, visit, detector)."""
+
+VISIT_QUALITY_DATASET = ("realbogus_sim_visit_quality", "ArrowAstropy")
+"""Name and storage class of the per-visit truth of its quality (dimensions instrument, visit)."""
 
 INPUT_COLLECTION = "RBSimCam/sim"
 """Chained collection holding everything the simulator writes."""
@@ -197,6 +210,36 @@ def _register(butler: Butler, repo: str, config: SimulationConfig, camera, tract
     dimensions = butler.dimensions.conform(["instrument", "visit", "detector"])
     for name, storage_class in DATASET_TYPES.values():
         registry.registerDatasetType(DatasetType(name, dimensions, storage_class))
+    name, storage_class = VISIT_QUALITY_DATASET
+    registry.registerDatasetType(
+        DatasetType(name, butler.dimensions.conform(["instrument", "visit"]), storage_class)
+    )
+
+
+def visit_quality_table(visit: VisitConditions) -> astropy.table.Table:
+    """The one-row truth table of a visit's quality (`VISIT_QUALITY_DATASET`)."""
+    q = visit.quality
+    return astropy.table.Table(
+        {
+            "visit": [visit.visit],
+            "tract": [visit.tract],
+            "quality": [q.quality],
+            "problem": [q.problem],
+            "strength": [q.strength],
+            "seeing": [visit.seeing],
+            "skySigma": [visit.sky_sigma],
+            "psfFamily": [visit.psf_family.family],
+        }
+    )
+
+
+def _put_visit_quality(butler: Butler, config: SimulationConfig, visits: list[VisitConditions]) -> None:
+    for v in visits:
+        butler.put(
+            visit_quality_table(v),
+            VISIT_QUALITY_DATASET[0],
+            {"instrument": config.instrument, "visit": v.visit},
+        )
 
 
 def _day_obs(mjd: float) -> int:
@@ -323,6 +366,7 @@ def build_repo(
         Butler.makeRepo(str(work))
         with Butler.from_config(str(work), writeable=True, run=RUN_COLLECTION) as butler:
             _register(butler, str(work), config, camera, tracts, visits)
+            _put_visit_quality(butler, config, visits)
             butler.registry.registerCollection(INPUT_COLLECTION, CollectionType.CHAINED)
             butler.registry.setCollectionChain(INPUT_COLLECTION, [RUN_COLLECTION])
         total = len(visits) * config.nDetectors

@@ -56,6 +56,7 @@ from .psf_families import (
     kernel_transfer,
     misfit_parameters,
 )
+from .quality import VisitQuality, background_layer, draw_visit_quality, quality_psf_family
 from .resampling import resample
 from .scene import REAL_KINDS, draw_galaxies, mag_to_flux, make_static_sky, make_transients
 from .skymap import TractInfo
@@ -105,6 +106,8 @@ class VisitConditions:
     """Sub-pixel offset ``(dy, dx)`` of the resampling."""
     spike_rotation: float = 0.0
     """Rotation of the science's diffraction spikes against the template's, degrees."""
+    quality: VisitQuality = VisitQuality()
+    """The visit's quality problem (``good``: none)."""
 
 
 def field_template_fwhm(config: SimulationConfig, seed: int, tract: int, field: int) -> float:
@@ -149,6 +152,24 @@ def _draw_variety(
     }
 
 
+def _draw_quality(config: SimulationConfig, seed: int, visit: int) -> VisitQuality:
+    """The visit's quality problem (its own random stream; no rates: ``good``, nothing drawn)."""
+    if not config.qualityRates:
+        return VisitQuality()
+    return draw_visit_quality(
+        make_rng(seed, "visit-quality", visit),
+        dict(config.qualityRates),
+        tracking_range=config.trackingTrailRange,
+        severe_tracking_range=config.severeTrackingTrailRange,
+        focus_range=config.badFocusDiameterRange,
+        obscuration_range=config.defocusObscurationRange,
+        seeing_range=config.badSeeingFactorRange,
+        background_range=config.backgroundAmplitudeRange,
+        high_sky_range=config.highSkyFactorRange,
+        short_exposure_range=config.shortExposureRange,
+    )
+
+
 def plan_visits(config: SimulationConfig, tracts: list[TractInfo], seed: int) -> list[VisitConditions]:
     """Draw every visit's conditions.
 
@@ -164,11 +185,17 @@ def plan_visits(config: SimulationConfig, tracts: list[TractInfo], seed: int) ->
                     visit = (t + 1) * 10000 + f * 100 + b * 20 + e
                     rng = make_rng(seed, "visit", visit)
                     seeing = rng.uniform(*config.seeingRange)
+                    quality = _draw_quality(config, seed, visit)
+                    seeing *= quality.seeing_factor
                     s2 = (seeing / config.pixelScale / FWHM_PER_SIGMA) ** 2 - template_sigma**2
                     variety = _draw_variety(
                         config, seed, visit, seeing / config.pixelScale, template_fwhm / config.pixelScale
                     )
-                    if not variety["psf_family"].is_identity:
+                    problem_family = quality_psf_family(quality, seeing / config.pixelScale)
+                    if problem_family is not None:
+                        # Trailing or defocus convolves the whole PSF; the subtraction models it.
+                        variety["psf_family"] = variety["psf_family_estimate"] = problem_family
+                    elif not variety["psf_family"].is_identity:
                         # The family kernel carries part of the broadening; the Gaussian kernel the rest.
                         s2 *= 1.0 - config.psfShapeFraction
                     kernel = KernelModel(
@@ -190,7 +217,9 @@ def plan_visits(config: SimulationConfig, tracts: list[TractInfo], seed: int) ->
                             epoch=e,
                             mjd=61000.0 + 3.0 * e + 0.01 * b + 0.3 * t + 0.05 * f,
                             seeing=seeing,
-                            sky_sigma=config.skySigma * rng.uniform(*config.skySigmaRange),
+                            sky_sigma=config.skySigma
+                            * rng.uniform(*config.skySigmaRange)
+                            * quality.sky_factor,
                             kernel=kernel,
                             kernel_factor=float(max(1.0 + k_err * rng.standard_normal(), 0.3)),
                             shift=(
@@ -198,6 +227,7 @@ def plan_visits(config: SimulationConfig, tracts: list[TractInfo], seed: int) ->
                                 float(a_err * rng.standard_normal()),
                             ),
                             flux_scale_error=float(config.photometricError * rng.standard_normal()),
+                            quality=quality,
                             **variety,
                         )
                     )
@@ -630,7 +660,21 @@ class DetectorSimulator:
         noiseless += artifact_layer
         # ... with sky and Poisson noise, bad columns (an electronic offset), saturation and bleed.
         sci_var = visit.sky_sigma**2 + config.gain * np.maximum(noiseless, 0.0)
+        if visit.quality.exposure_fraction != 1.0:
+            sci_var = (
+                visit.sky_sigma**2
+                + config.gain * np.maximum(noiseless, 0.0) / visit.quality.exposure_fraction
+            )
         science = noiseless + rng.standard_normal((size, size)) * np.sqrt(sci_var)
+        background = background_layer(
+            visit.quality,
+            size,
+            visit.sky_sigma,
+            make_rng(self.seed, "visit-detector-quality", visit.visit, self.detector),
+        )
+        if background is not None:
+            # An unsubtracted background: in the pixels, not in the variance or the template.
+            science += background
         column_layer = np.zeros((size, size))
         artifacts.draw_bad_columns(column_layer, masks["BAD"], self.bad_columns)
         science += column_layer
@@ -728,6 +772,8 @@ class DetectorSimulator:
             "SIM_RESAMPLE": visit.resample_kernel,
             **visit.psf_family.as_metadata(),
         }
+        if self.config.qualityRates:
+            metadata.update(visit.quality.as_metadata())
         return DetectorVisit(
             visit=visit,
             detector=self.detector,
