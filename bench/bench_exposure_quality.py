@@ -60,9 +60,7 @@ def main() -> None:
     models = task.models
     md1 = models.desom1.metadata
     refs = butler.query_datasets("preliminary_visit_image", limit=args.images)
-    print(
-        f"models loaded (with torch's import and the encoders' ONNX export) in {load:.2f} s, once per process"
-    )
+    print(f"models loaded (their encoders exported to ONNX) in {load:.2f} s, once per process")
     print(f"{'image':>24} {'read':>7} {'pixels':>7} {'detect':>7} {'cut':>7} {'DESOM-1':>8} {'DESOM-2':>8} "
           f"{'run()':>7} {'sources':>8} {'run/read':>9} {'run/pass':>9}")  # fmt: skip
 

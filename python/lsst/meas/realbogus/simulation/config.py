@@ -523,7 +523,7 @@ def _quality(config: SimulationConfig) -> None:
     config.detectorSize = 1024
     config.nDetectors = 2
     config.fieldsPerTract = 12
-    config.visitsPerField = 10
+    config.visitsPerField = 20
     # Good seeing is 0.6 to 1.0 arcsec; bad seeing about twice that.
     config.seeingRange = [0.6, 1.0]
     config.templatePsfFwhm = 0.55
@@ -557,7 +557,7 @@ PRESETS = {
     ),
     "quality": (
         _quality,
-        "exposure quality: 2 tracts x 120 visits x 2 detectors of 1024x1024, 55% with a quality problem",
+        "exposure quality: 2 tracts x 240 visits x 2 detectors of 1024x1024, 55% with a quality problem",
     ),
 }
 """Named presets: function applying it to a config, and a description."""
