@@ -30,6 +30,7 @@ from .quality.plots import plot_density_beside_image
 from .quality.sources import preview_image, source_thumbnails
 from .sharedConfig import QualityModelSourceMixin, QualitySourcesMixin, TorchDeviceMixin
 from .sharedConnections import PER_DETECTOR, DetectorInputConnections, QualityModelConnections, connect_to
+from .stamps.cutouts import bad_pixels
 
 PREVIEW_SIZE = 64
 """Width and height of the binned image kept in every row (for the figures)."""
@@ -146,8 +147,6 @@ class ExposureQualityTask(pipeBase.PipelineTask):
         """
         if self.models is None:
             raise RuntimeError("No models: with qualitySource='butler', set task.models before run().")
-        from .stamps.cutouts import bad_pixels
-
         config = self.config
         models = self.models
         desom1 = models.desom1
@@ -157,11 +156,8 @@ class ExposureQualityTask(pipeBase.PipelineTask):
             image,
             bad,
             desom1.metadata.input,
-            max_sources=config.maxSources,
             seed=exposure_seed(visit, detector),
-            threshold=config.detectionThreshold,
-            min_area=config.minArea,
-            background_box=config.backgroundBox,
+            **config.source_arguments(),
         )
         cells1 = desom1.metadata.map_rows * desom1.metadata.map_cols
         pv = desom1.assign(batch)[0] if len(batch) else np.zeros(0, dtype=np.int64)

@@ -265,6 +265,15 @@ class QualitySourcesMixin(pexConfig.Config):
         default=["NO_DATA"],
     )
 
+    def source_arguments(self) -> dict:
+        """Keyword arguments of `lsst.meas.realbogus.quality.sources.source_thumbnails` (but the seed)."""
+        return {
+            "max_sources": self.maxSources,
+            "threshold": self.detectionThreshold,
+            "min_area": self.minArea,
+            "background_box": self.backgroundBox,
+        }
+
 
 class QualityModelSourceMixin(pexConfig.Config):
     """Where exposure quality gets DESOM-1, DESOM-2 and the cell labels.

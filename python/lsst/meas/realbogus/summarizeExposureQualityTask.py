@@ -22,12 +22,12 @@ import lsst.pipe.base.connectionTypes as cT
 from lsst.utils.timer import timeMethod
 
 from .exposureQualityTask import ExposureQualityConnections
-from .quality.labelling import class_counts
+from .quality.labelling import class_counts, labels_by_visit
 from .quality.metrics import quality_metrics
 from .quality.plots import plot_cell_members, plot_density_beside_image, plot_label_map
 from .sharedConfig import QualityClassesMixin
 from .sharedConnections import connect_to, for_every_detector, plot_output
-from .trainExposureQualityTask import TrainExposureQualityConnections, _known_labels
+from .trainExposureQualityTask import TrainExposureQualityConnections
 
 SUMMARY_COLUMNS = (
     "visit",
@@ -152,11 +152,11 @@ class SummarizeExposureQualityTask(pipeBase.PipelineTask):
         if config.doEvaluate:
             if known is None:
                 raise ValueError("doEvaluate needs the known labels")
-            labels_by_visit = _known_labels(known, config.labelColumn)
-            missing = sorted({int(v) for v in summary["visit"]} - set(labels_by_visit))
+            by_visit = labels_by_visit(known, config.labelColumn)
+            missing = sorted({int(v) for v in summary["visit"]} - set(by_visit))
             if missing:
                 raise ValueError(f"no known quality for visits {missing[:10]}")
-            truth = [labels_by_visit[int(v)] for v in summary["visit"]]
+            truth = [by_visit[int(v)] for v in summary["visit"]]
             summary["known"] = np.array(truth, dtype=str)
             outputs.metrics = quality_metrics(truth, list(summary["label"]), classes, config.goodClass)
             self._log_metrics(outputs.metrics)

@@ -32,7 +32,14 @@ from .quality.histograms import (
     histo_vector,
     scale_histograms,
 )
-from .quality.labelling import CellLabels, apply_cell_edits, class_counts, label_by_majority, read_cell_edits
+from .quality.labelling import (
+    CellLabels,
+    apply_cell_edits,
+    class_counts,
+    label_by_majority,
+    labels_by_visit,
+    read_cell_edits,
+)
 from .quality.metrics import quality_metrics
 from .quality.plots import plot_label_map
 from .quality.sources import source_thumbnails
@@ -45,6 +52,7 @@ from .sharedConnections import (
     plot_output,
 )
 from .stamps import NORMALIZATIONS, ModelInput
+from .stamps.cutouts import bad_pixels
 
 
 class TrainExposureQualityConnections(pipeBase.PipelineTaskConnections, dimensions=()):
@@ -305,7 +313,7 @@ class TrainExposureQualityTask(pipeBase.PipelineTask):
         config = self.config
         if not images:
             raise ValueError("no science images to train on")
-        truth = _known_labels(known, config.labelColumn)
+        truth = labels_by_visit(known, config.labelColumn)
         missing = sorted({v for v, _, _ in images} - set(truth))
         if missing:
             raise ValueError(
@@ -335,10 +343,9 @@ class TrainExposureQualityTask(pipeBase.PipelineTask):
             )
         histograms = desom2_input(np.stack([e["histogram"] for e in placed]), config.histogramNormalization)
         scale = cell_scale(histograms)
-        desom2, result2 = self._train_desom2(
-            scale_histograms(histograms, scale), scale, version1, version2, provenance
-        )
-        cells, distances = desom2.assign(scale_histograms(histograms, scale))
+        scaled = scale_histograms(histograms, scale)
+        desom2, result2 = self._train_desom2(scaled, scale, version1, version2, provenance)
+        cells = desom2.assign(scaled)[0]
         labels_known = [truth[e["visit"]] for e in placed]
         labels, held_out = self._label(
             desom2, cells, labels_known, [(groups or {}).get(e["visit"], str(e["visit"])) for e in placed]
@@ -399,8 +406,6 @@ class TrainExposureQualityTask(pipeBase.PipelineTask):
 
     def _cut(self, images: Sequence[tuple[int, int, Any]], thumbnails: ModelInput) -> list[dict]:
         """Detect and cut every image; keep its thumbnails (float16), counts and the DESOM-1 subsample."""
-        from .stamps.cutouts import bad_pixels
-
         config = self.config
         periodic = PeriodicLogger(self.log)
         out = []
@@ -410,11 +415,8 @@ class TrainExposureQualityTask(pipeBase.PipelineTask):
                 science.image.array,
                 bad_pixels(science, list(config.qualityBadMaskPlanes)),
                 thumbnails,
-                max_sources=config.maxSources,
                 seed=exposure_seed(visit, detector),
-                threshold=config.detectionThreshold,
-                min_area=config.minArea,
-                background_box=config.backgroundBox,
+                **config.source_arguments(),
             )
             rng = np.random.default_rng([config.seed, exposure_seed(visit, detector)])
             take = min(len(batch), config.maxTrainingThumbnails)
@@ -571,19 +573,6 @@ class TrainExposureQualityTask(pipeBase.PipelineTask):
             ),
             held_out,
         )
-
-
-def _known_labels(tables: Sequence[Any], column: str) -> dict[int, str]:
-    """Visit to known label, from tables with ``visit`` and ``column``."""
-    out: dict[int, str] = {}
-    for table in tables:
-        if column not in table.colnames or "visit" not in table.colnames:
-            raise ValueError(
-                f"known-label tables need the columns 'visit' and {column!r}; got {table.colnames}"
-            )
-        for visit, label in zip(table["visit"], table[column]):
-            out[int(visit)] = str(label)
-    return out
 
 
 def _summary(result: DesomTrainingResult) -> dict:

@@ -11,7 +11,14 @@ label]``) go on top, as for DESOM-1's prototypes
 
 from __future__ import annotations
 
-__all__ = ("CellLabels", "apply_cell_edits", "class_counts", "label_by_majority", "read_cell_edits")
+__all__ = (
+    "CellLabels",
+    "apply_cell_edits",
+    "class_counts",
+    "label_by_majority",
+    "labels_by_visit",
+    "read_cell_edits",
+)
 
 import os
 from collections.abc import Mapping, Sequence
@@ -24,6 +31,25 @@ import yaml
 from ..desom.labelling import _pv_index, read_edits
 
 CELL_LABELS_SCHEMA = 1
+
+
+def labels_by_visit(tables: Sequence[Any], column: str) -> dict[int, str]:
+    """Visit to its known label, from tables (e.g. one per visit) with columns ``visit`` and ``column``.
+
+    Raises
+    ------
+    ValueError
+        If a table lacks either column.
+    """
+    out: dict[int, str] = {}
+    for table in tables:
+        if column not in table.colnames or "visit" not in table.colnames:
+            raise ValueError(
+                f"known-label tables need the columns 'visit' and {column!r}; got {table.colnames}"
+            )
+        for visit, label in zip(table["visit"], table[column]):
+            out[int(visit)] = str(label)
+    return out
 
 
 def class_counts(

@@ -659,12 +659,10 @@ class DetectorSimulator:
             artifact_layer += electronic
         noiseless += artifact_layer
         # ... with sky and Poisson noise, bad columns (an electronic offset), saturation and bleed.
-        sci_var = visit.sky_sigma**2 + config.gain * np.maximum(noiseless, 0.0)
-        if visit.quality.exposure_fraction != 1.0:
-            sci_var = (
-                visit.sky_sigma**2
-                + config.gain * np.maximum(noiseless, 0.0) / visit.quality.exposure_fraction
-            )
+        # A short exposure has more Poisson noise per calibrated flux (dividing by 1 changes nothing).
+        sci_var = (
+            visit.sky_sigma**2 + config.gain * np.maximum(noiseless, 0.0) / visit.quality.exposure_fraction
+        )
         science = noiseless + rng.standard_normal((size, size)) * np.sqrt(sci_var)
         background = background_layer(
             visit.quality,
