@@ -12,6 +12,7 @@ from __future__ import annotations
 
 __all__ = ("ExposureSources", "detect_sources", "preview_image", "select_sources", "source_thumbnails")
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +20,8 @@ import sep
 
 from ..stamps.batch import ModelInput
 from ..stamps.cutouts import cutout_origins, extract_cutouts
+
+_LOG = logging.getLogger(__name__)
 
 
 @dataclass
@@ -108,6 +111,7 @@ def detect_sources(
     except Exception as err:  # SEP's buffers overflow on an image that is one big footprint
         if "overflow" not in str(err) and "limit" not in str(err):
             raise
+        _LOG.warning("SEP could not extract this image's sources (%s): no sources.", err)
         objects = np.zeros(0, dtype=[("x", float), ("y", float), ("flux", float), ("npix", int)])
     return ExposureSources(
         x=np.asarray(objects["x"], dtype=np.float64),
