@@ -5,8 +5,12 @@ Tests take these as fixtures; no test imports this module.
 
 from __future__ import annotations
 
+import glob
 import os
+import shutil
 import subprocess
+import tempfile
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +21,7 @@ from lsst.meas.realbogus.simulation.simulator import DetectorSimulator
 
 TINY_SEED = 7
 PIPELINES = Path(__file__).parents[1] / "pipelines"
+SUPPORT = Path(__file__).parent / "support"
 
 
 def _tiny_config() -> SimulationConfig:
@@ -209,3 +214,58 @@ def quality_models(quality_images, tmp_path_factory):
     known = [astropy.table.Table({"visit": [v], "quality": [q]}) for v, _, _, q in train]
     result = TrainExposureQualityTask(config=config).run([q[:3] for q in train], known)
     return (config.desom1File, config.desom2File, config.cellLabelsFile), result
+
+
+def _find_pg_ctl() -> str | None:
+    found = shutil.which("pg_ctl")
+    if found is None:
+        candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+        found = candidates[-1] if candidates else None
+    return found
+
+
+@pytest.fixture(scope="session")
+def postgresql_server():
+    """A PostgreSQL server on loopback for the session, run by pytest-postgresql's executor.
+
+    PostgreSQL refuses to run as root; as root, ``tests/support/pg_ctl`` runs it
+    as the ``postgres`` user. Skips (saying why) only when PostgreSQL is not installed.
+    """
+    from port_for import get_port
+    from pytest_postgresql.executors import PostgreSQLExecutor
+
+    pg_ctl = _find_pg_ctl()
+    if pg_ctl is None:
+        pytest.skip("PostgreSQL is not installed (no pg_ctl); apt install postgresql")
+    os.environ["REALBOGUS_PG_CTL"] = pg_ctl
+    base = Path(tempfile.mkdtemp(prefix="realbogus_pg_"))
+    if os.getuid() == 0:
+        shutil.chown(base, "postgres")
+    executor = PostgreSQLExecutor(
+        executable=str(SUPPORT / "pg_ctl"),
+        host="127.0.0.1",
+        port=get_port(None),
+        datadir=str(base / "data"),
+        unixsocketdir=str(base),
+        logfile=str(base / "server.log"),
+        startparams="-w",
+        dbname="postgres",
+        user="postgres",
+    )
+    with executor:
+        executor.wait_for_postgres()
+        yield executor
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def postgresql_url(postgresql_server):
+    """URL of a new, empty database (with btree_gist) on the session's server; dropped afterwards."""
+    from pytest_postgresql.janitor import DatabaseJanitor
+
+    server = postgresql_server
+    dbname = "rb_" + uuid.uuid4().hex[:12]
+    with DatabaseJanitor(user=server.user, host=server.host, port=server.port, dbname=dbname) as janitor:
+        with janitor.cursor(dbname=dbname) as cursor:
+            cursor.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
+        yield f"postgresql://{server.user}@{server.host}:{server.port}/{dbname}"

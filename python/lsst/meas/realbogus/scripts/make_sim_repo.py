@@ -13,6 +13,7 @@ import yaml
 
 from lsst.pex.config import FieldValidationError
 
+from ..butler.postgresql import RegistryDatabaseError
 from ..simulation.config import PRESETS, SimulationConfig
 from ..simulation.repo import INPUT_COLLECTION, RepoExistsError, build_repo
 
@@ -21,8 +22,9 @@ def _parser() -> argparse.ArgumentParser:
     presets = "\n".join(f"  {name:9s} {desc}" for name, (_, desc) in PRESETS.items())
     parser = argparse.ArgumentParser(
         prog="make_realbogus_sim_repo.py",
-        description="Create a butler repository (SQLite registry) holding a simulated DC2-like survey: "
-        "science, template and difference images, diaSources and the truth of everything injected.",
+        description="Create a butler repository (SQLite or PostgreSQL registry) holding a simulated "
+        "DC2-like survey: science, template and difference images, diaSources and the truth "
+        "of everything injected.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=f"presets:\n{presets}\n\n"
         f"Everything is written to the collection {INPUT_COLLECTION!r}; select a tract with\n"
@@ -49,6 +51,17 @@ def _parser() -> argparse.ArgumentParser:
         "-C", "--config-file", action="append", default=[], help="Apply a pex_config override file."
     )
     parser.add_argument("--overwrite", action="store_true", help="Replace an existing repository.")
+    parser.add_argument(
+        "--registry-db",
+        metavar="URL",
+        help="Keep the registry in this PostgreSQL database (postgresql://user@host:port/dbname, which "
+        "needs the btree_gist extension) instead of an SQLite file in the repository.",
+    )
+    parser.add_argument(
+        "--registry-namespace",
+        metavar="SCHEMA",
+        help="PostgreSQL schema of the registry (default: the repository directory's name).",
+    )
     parser.add_argument(
         "-j",
         "--processes",
@@ -123,8 +136,10 @@ def main(argv: list[str] | None = None) -> int:
             overwrite=args.overwrite,
             processes=args.processes,
             progress=progress,
+            registry_db=args.registry_db,
+            registry_namespace=args.registry_namespace,
         )
-    except RepoExistsError as err:
+    except (RepoExistsError, RegistryDatabaseError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     finally:

@@ -16,6 +16,7 @@ __all__ = (
 import logging
 import multiprocessing
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -28,10 +29,11 @@ import astropy.table
 import yaml
 from astropy.time import Time
 
-from lsst.daf.butler import Butler, CollectionType, DatasetType, Timespan
+from lsst.daf.butler import Butler, CollectionType, Config, DatasetType, Timespan
 from lsst.pipe.base.script import register_instrument
 from lsst.utils.introspection import get_full_type_name
 
+from ..butler.postgresql import RegistryDatabaseError, check_registry_database, describe_url, drop_namespace
 from .camera import CameraGeometry
 from .config import SimulationConfig
 from .images import EXPOSURE_TIME, make_observation_info, make_visit_image
@@ -314,11 +316,14 @@ def build_repo(
     overwrite: bool = False,
     processes: int = 1,
     progress: Callable[[int, int], None] | None = None,
+    registry_db: str | None = None,
+    registry_namespace: str | None = None,
 ) -> dict:
     """Create a butler repository holding a simulated survey.
 
     The repository is built in a temporary directory beside ``path`` and moved
-    into place only when complete, so a failure leaves nothing behind.
+    into place only when complete, so a failure leaves nothing behind; with a
+    PostgreSQL registry, the schema written so far is dropped as well.
 
     Parameters
     ----------
@@ -334,6 +339,14 @@ def build_repo(
         Number of processes simulating and writing images.
     progress : callable, optional
         Called as ``progress(done, total)`` after each detector and visit.
+    registry_db : `str`, optional
+        SQLAlchemy URL of a PostgreSQL database for the registry
+        (``postgresql://user@host:port/dbname``); by default the registry is
+        an SQLite file in the repository.
+    registry_namespace : `str`, optional
+        PostgreSQL schema of the registry; by default the repository
+        directory's name, lower-cased, with other characters than letters and
+        digits replaced by ``_``.
 
     Returns
     -------
@@ -344,6 +357,9 @@ def build_repo(
     ------
     RepoExistsError
         If ``path`` exists, is not empty and ``overwrite`` is false.
+    lsst.meas.realbogus.butler.postgresql.RegistryDatabaseError
+        If the PostgreSQL server cannot be reached or the schema is taken;
+        raised before anything is written.
     """
     config.validate()
     if seed < 0:
@@ -356,6 +372,12 @@ def build_repo(
             raise RepoExistsError(
                 f"{target} already exists and is not empty; choose another path or pass --overwrite."
             )
+    registry_config = None
+    if registry_db is not None:
+        if registry_namespace is None:
+            registry_namespace = re.sub(r"[^a-z0-9_]", "_", target.name.lower()).lstrip("0123456789")
+        check_registry_database(registry_db, registry_namespace, allow_existing=overwrite)
+        registry_config = Config({"registry": {"db": registry_db, "namespace": registry_namespace}})
     target.parent.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
     work = Path(
@@ -363,7 +385,9 @@ def build_repo(
     )
     try:
         camera, tracts, visits = plan_work(config, seed)
-        Butler.makeRepo(str(work))
+        if registry_config is not None and overwrite:
+            drop_namespace(registry_db, registry_namespace)
+        Butler.makeRepo(str(work), config=registry_config)
         with Butler.from_config(str(work), writeable=True, run=RUN_COLLECTION) as butler:
             _register(butler, str(work), config, camera, tracts, visits)
             _put_visit_quality(butler, config, visits)
@@ -390,6 +414,9 @@ def build_repo(
             "visits": len(visits),
             "detectors": config.nDetectors,
             "detector_size": config.detectorSize,
+            "registry": f"{describe_url(registry_db)} (schema {registry_namespace})"
+            if registry_db
+            else "sqlite",
             "detector_visits": total,
             "dia_sources": n_dia,
             "dia_sources_matching_real_transients": n_real_detected,
@@ -404,6 +431,11 @@ def build_repo(
         os.replace(work, target)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
+        if registry_db is not None:
+            try:
+                drop_namespace(registry_db, registry_namespace)
+            except RegistryDatabaseError as err:
+                _LOG.warning("The half-built registry may remain: %s", err)
         raise
     _LOG.info("Built %s in %.1f s: %d diaSources.", target, summary["build_seconds"], n_dia)
     return summary
