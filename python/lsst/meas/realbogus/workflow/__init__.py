@@ -1,0 +1,1 @@
+"""Running the pipelines at scale: BPS submissions."""
