@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = ("RealBogusConfig", "RealBogusConnections", "RealBogusTask")
 
+import dataclasses
 import os
 from typing import Any
 
@@ -15,6 +16,7 @@ import lsst.pipe.base as pipeBase
 import lsst.pipe.base.connectionTypes as cT
 from lsst.utils.timer import timeMethod
 
+from .butler.planes import read_planes
 from .desom.labelling import PrototypeLabels
 from .desom.model import LoadedDesom, load_desom
 from .desom.stacking import stacked_scores, stacking_features
@@ -36,6 +38,11 @@ class RealBogusConnections(
 ):
     """The detector's diaSources and images (and the model and DESOM, if in the butler) in; scores out."""
 
+    # Deferred, so that only the planes the task uses are read (config.doReadPlanesOnly).
+    science = dataclasses.replace(DetectorInputConnections.science, deferLoad=True)
+    template = dataclasses.replace(DetectorInputConnections.template, deferLoad=True)
+    difference = dataclasses.replace(DetectorInputConnections.difference, deferLoad=True)
+
     scores = cT.Output(
         doc="Real/bogus score and flags of every input diaSource, in input order.",
         name="dia_source_realbogus",
@@ -56,6 +63,13 @@ class RealBogusConfig(
 ):
     """Configuration of `RealBogusTask`."""
 
+    doReadPlanesOnly = pexConfig.Field[bool](
+        doc="Read only the image and mask planes of the science, template and difference images (not "
+        "their variance, PSF and the rest) when their storage class can (the lsst.images types); "
+        "otherwise, and when False, read them whole. See doc/lsst.meas.realbogus/scaleout.rst for "
+        "the time and memory it saves.",
+        default=True,
+    )
     maxBadPixelFraction = pexConfig.Field[float](
         doc="Flag a diaSource (flag_badPixels) when more than this fraction of its cutout pixels is "
         "missing (NaN, infinite, a sentinel of magnitude >= 1e30, masked) or off the image (in any "
@@ -194,10 +208,10 @@ class RealBogusTask(pipeBase.PipelineTask):
                 butlerQC.get(inputRefs.desomLabels), where="realbogus_desom_labels"
             )
             self.set_desom(butlerQC.get(inputRefs.desom), labels)
-        inputs = {
-            name: butlerQC.get(getattr(inputRefs, name))
-            for name in ("diaSources", "science", "template", "difference")
-        }
+        inputs = {"diaSources": butlerQC.get(inputRefs.diaSources)}
+        for name in ("science", "template", "difference"):
+            handle = butlerQC.get(getattr(inputRefs, name))
+            inputs[name] = read_planes(handle) if self.config.doReadPlanesOnly else handle.get()
         outputs = self.run(**inputs)
         butlerQC.put(outputs, outputRefs)
 
@@ -214,7 +228,9 @@ class RealBogusTask(pipeBase.PipelineTask):
         science, template : `lsst.images.VisitImage`
             Science image and template, on the same pixel grid.
         difference : `lsst.images.DifferenceImage`
-            Difference image, on the same pixel grid.
+            Difference image, on the same pixel grid. Only the image and
+            mask planes and the bounding box of the three are used, so any
+            `lsst.images.MaskedImage` will do.
 
         Returns
         -------
