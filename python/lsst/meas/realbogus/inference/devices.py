@@ -4,6 +4,11 @@ from __future__ import annotations
 
 __all__ = ("check_device", "cpu_threads", "set_torch_threads")
 
+import os
+import sys
+
+_threads: int | None = None
+
 
 def check_device(device: str) -> None:
     """Raise `ValueError` if ``device`` is not ``cpu``, ``cuda`` or ``cuda:N``, or CUDA is absent.
@@ -21,20 +26,34 @@ def check_device(device: str) -> None:
 
 
 def set_torch_threads(threads: int | None) -> None:
-    """Have torch use ``threads`` CPU threads (nothing happens for `None` or 0).
+    """Have torch and onnxruntime use ``threads`` CPU threads (nothing happens for `None` or 0).
 
     Under ``pipetask``, which turns implicit threading off, a task passes its
     ``numThreads`` or else the cores granted to the quantum
-    (``butlerQC.resources.num_cores``).
+    (``butlerQC.resources.num_cores``). torch is not imported for this (the
+    ONNX backend scores without it, and importing it costs a worker about
+    1.5 s and 0.45 GB); if it is imported later, `cpu_threads` applies the
+    number then.
     """
+    global _threads
     if threads:
-        import torch
-
-        torch.set_num_threads(threads)
+        _threads = int(threads)
+        torch = sys.modules.get("torch")
+        if torch is not None:
+            torch.set_num_threads(_threads)
 
 
 def cpu_threads() -> int:
-    """The CPU threads torch uses (`set_torch_threads`), for the work around the model (normalization)."""
-    import torch
+    """The CPU threads to use around and in the model (normalization, onnxruntime, torch).
 
-    return torch.get_num_threads()
+    The number given to `set_torch_threads`, else torch's own if it is
+    imported, else ``OMP_NUM_THREADS``, else the CPUs this process may use.
+    """
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        if _threads and torch.get_num_threads() != _threads:
+            torch.set_num_threads(_threads)  # torch was imported after set_torch_threads
+        return torch.get_num_threads()
+    if _threads:
+        return _threads
+    return int(os.environ.get("OMP_NUM_THREADS") or 0) or len(os.sched_getaffinity(0))

@@ -19,21 +19,22 @@ from typing import Any
 import numpy as np
 
 from .backends import Backend, register_backend
+from .devices import cpu_threads
 from .metadata import METADATA_FILE, ModelError, ModelMetadata
 
 
 def session_options() -> Any:
     """Session options of onnxruntime that share the CPU with torch and numpy.
 
-    As many threads as torch uses (`lsst.meas.realbogus.inference.devices.set_torch_threads`),
+    As many threads as the rest of the work (`lsst.meas.realbogus.inference.devices.cpu_threads`),
     and no spinning between runs: a spinning pool slows the numpy and torch work of the same
     process (measured: DESOM flagging added 47% to ``RealBogusTask.run()`` with spinning, 31% without).
+    torch is not imported.
     """
     import onnxruntime
-    import torch
 
     options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = torch.get_num_threads()
+    options.intra_op_num_threads = cpu_threads()
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return options
 
