@@ -15,8 +15,13 @@ For each it prints:
   in ``pipetask -j 1`` (its mean in-quantum time: read, score, write), measured in the same
   run; and the ratio of each mode's execution throughput to ``pipetask -j 1``'s.
 
-The target of issue 14 is two workers at >= 1.7x the throughput of one. Figures are kept in
-doc/lsst.meas.realbogus/scaleout.rst.
+The target of issue 14 is two workers at >= 1.7x the throughput of one.
+
+Then (unless --skip-reads) it builds a repository of two 4096x4096 detector-visits and runs
+``pipetask -j 1`` on it reading the images whole and reading only their image and mask planes
+(``doReadPlanesOnly``): wall time, mean in-quantum time, the in-quantum time of the second
+(warm) quantum, and peak memory, beside a plain read of the three files' bytes (the physical
+limit of reading them). Figures are kept in doc/lsst.meas.realbogus/scaleout.rst.
 """
 
 from __future__ import annotations
@@ -88,6 +93,56 @@ def _quanta(repo: str, output: str) -> tuple[int, float, float, float]:
     return len(refs), max(ends) - min(starts), float(np.mean(inside)), max(rss) / 1e9
 
 
+def bench_reads(tmp: Path) -> None:
+    """pipetask -j 1 on two 4096x4096 detector-visits, reading images whole or only image and mask."""
+    from lsst.daf.butler import Butler
+
+    repo = str(tmp / "repo4k")
+    subprocess.run(
+        ["make_realbogus_sim_repo.py", repo, "--preset", "tiny", "--detector-size", "4096",
+         "-c", "tracts=[3080]", "-c", "visitsPerField=2", "-c", "nDetectors=1", "--no-progress"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    with Butler.from_config(repo, collections=["RBSimCam/sim"]) as butler:
+        ref = butler.query_datasets("difference_image", limit=1)[0]
+        paths = [
+            butler.getURI(name, ref.dataId).ospath
+            for name in ("preliminary_visit_image", "template_detector", "difference_image")
+        ]
+    start = time.monotonic()
+    size = sum(len(Path(path).read_bytes()) for path in paths)
+    raw = time.monotonic() - start
+    print(
+        f"\n4096x4096: the three files of one detector-visit, {size / 1e6:.0f} MB, "
+        f"read as bytes in {raw:.2f} s"
+    )
+    for planes in (False, True):
+        output = f"u/bench/reads/{planes}"
+        command = ["/usr/bin/time", "-f", "%M", "pipetask", "run", "-b", repo, "-i", "RBSimCam/sim",
+                   "-o", output, "-p", str(PIPELINE), "--register-dataset-types", "-j", "1",
+                   "-c", f"realBogus:doReadPlanesOnly={planes}"]  # fmt: skip
+        start = time.monotonic()
+        result = subprocess.run(command, capture_output=True, text=True)
+        wall = time.monotonic() - start
+        if result.returncode != 0:
+            print(result.stderr[-3000:], file=sys.stderr)
+            raise SystemExit("pipetask failed")
+        peak = int(result.stderr.strip().splitlines()[-1]) * 1024 / 1e9
+        with Butler.from_config(repo, collections=[output]) as butler:
+            inside = []
+            for ref in sorted(butler.query_datasets("realBogus_metadata"), key=lambda r: r.dataId["visit"]):
+                quantum = butler.get(ref)["quantum"]
+                inside.append(
+                    datetime.fromisoformat(quantum["endUtc"]).timestamp()
+                    - datetime.fromisoformat(quantum["startUtc"]).timestamp()
+                )
+        what = "image and mask planes" if planes else "whole images"
+        print(
+            f"  {what:21s}: wall {wall:5.1f} s for 2 detectors, in-quantum {np.mean(inside):.2f} s "
+            f"(warm {inside[-1]:.2f} s), peak memory {peak:.2f} GB"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -95,6 +150,7 @@ def main() -> None:
     parser.add_argument("--repo", default=str(ROOT / "rbsim_training_repo"), help="Repository to score.")
     parser.add_argument("--where", default="skymap='DC2_sim' AND tract=4024", help="Data query.")
     parser.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES), metavar="MODE")
+    parser.add_argument("--skip-reads", action="store_true", help="Skip the 4096x4096 read comparison.")
     args = parser.parse_args()
     if not os.path.exists(os.path.join(args.repo, "butler.yaml")):
         raise SystemExit(f"no repository at {args.repo}; make it with `make training-repo`")
@@ -124,6 +180,9 @@ def main() -> None:
             f"{mode:24s} {60.0 * n / wall:8.1f}/min {rate:8.1f}/min {ideal:6.1f}/min "
             f"{rate / ideal:8.2f} {ratio:>8s} {rss:7.2f} GB"
         )
+    if not args.skip_reads:
+        with tempfile.TemporaryDirectory(prefix="bench_reads_") as tmp:
+            bench_reads(Path(tmp))
 
 
 if __name__ == "__main__":

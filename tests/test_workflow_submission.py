@@ -57,6 +57,15 @@ def test_site_class_that_does_not_import(tiny_repo, tmp_path):
         _check(config, butler_config=str(repo), compute_site="mine")
 
 
+def test_site_missing_a_setting(tiny_repo, tmp_path):
+    repo, _ = tiny_repo
+    config = _submit_file(
+        tmp_path, site={"cluster": {"class": "lsst.ctrl.bps.parsl.sites.Slurm", "nodes": 2}}
+    )
+    with pytest.raises(SubmissionError, match="compute site 'cluster' of .* is not usable: .*walltime"):
+        _check(config, butler_config=str(repo), compute_site="cluster")
+
+
 def test_missing_or_broken_pipeline(tiny_repo, tmp_path):
     repo, _ = tiny_repo
     with pytest.raises(SubmissionError, match=r"pipeline /no/such/RealBogus.yaml .* does not exist"):

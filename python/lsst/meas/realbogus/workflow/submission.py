@@ -100,9 +100,10 @@ def check_submission(config, config_file: str) -> dict[str, str]:
     if not site_class:
         raise SubmissionError(f"compute site {site!r} of {config_file} has no 'class'.")
     try:
-        doImportType(site_class)
+        site_type = doImportType(site_class)
     except (ImportError, TypeError) as err:
         raise SubmissionError(f"compute site {site!r}: cannot import {site_class!r}: {err}") from None
+    _check_parsl_site(config, site, site_type, config_file)
 
     pipeline = os.path.expandvars(_value(config, "pipelineYaml", config_file))
     if not os.path.isfile(pipeline.partition("#")[0]):
@@ -129,6 +130,23 @@ def check_submission(config, config_file: str) -> dict[str, str]:
         "butlerConfig": repo,
         "inCollection": ",".join(inputs),
     }
+
+
+def _check_parsl_site(config, site: str, site_type: type, config_file: str) -> None:
+    """Build a parsl site's executors (nothing is started) so a missing or bad setting shows now."""
+    try:
+        from lsst.ctrl.bps.parsl.site import SiteConfig
+    except ImportError:
+        return
+    if not issubclass(site_type, SiteConfig):
+        return
+    if not config.search("uniqProcName")[0]:
+        # bps names the workflow at submission; sites that name their batch jobs need one now.
+        config[".bps_defined.uniqProcName"] = "realbogus_check"
+    try:
+        site_type(config).get_executors()
+    except Exception as err:  # Site classes raise KeyError, ValueError, TypeError for bad settings.
+        raise SubmissionError(f"compute site {site!r} of {config_file} is not usable: {err}") from None
 
 
 def _kill_session(session: int, sig: int) -> None:
