@@ -184,3 +184,15 @@ def test_two_pipelines_at_once_on_postgresql(
         n_detectors = len(butler.query_datasets("dia_source_unstandardized", limit=None))
         for name in ("dia_source_realbogus_label", "realbogus_triplets"):
             assert len(butler.query_datasets(name, limit=None)) == n_detectors, name
+
+
+def test_pipetask_with_the_server_down(tmp_path, pipetask):
+    """pipetask on a repository whose PostgreSQL server is down: an error naming it, nothing written."""
+    port = _free_port()
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "repo" / "butler.yaml").write_text(
+        f"registry:\n  db: postgresql://rb@127.0.0.1:{port}/butler\n  namespace: rbsim\n"
+    )
+    result = pipetask(tmp_path / "repo", "RealBogus.yaml", "RBSimCam/sim", "u/down", ok=False)
+    assert "127.0.0.1" in result.stderr and str(port) in result.stderr
+    assert sorted(p.name for p in (tmp_path / "repo").iterdir()) == ["butler.yaml"]
