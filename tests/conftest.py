@@ -123,27 +123,23 @@ def pipetask():
     """Run ``pipetask run`` as a user does: ``pipetask(repo, pipeline, inputs, output, *extra)``.
 
     ``pipeline`` is a file name in ``pipelines/``; the result is the completed
-    process (pass ``ok=False`` to expect a failure).
+    process (pass ``ok=False`` to expect a failure). ``pipetask.command(...)``,
+    with the same arguments, gives the command line alone (``-j 1`` unless
+    ``extra`` says otherwise), for tests that start it themselves.
     """
 
+    def command(repo, pipeline: str, inputs: str, output: str, *extra: str) -> list[str]:
+        cmd = ["pipetask", "run", "-b", str(repo), "-i", inputs, "-o", output]
+        cmd += ["-p", str(PIPELINES / pipeline), "--register-dataset-types"]
+        return cmd + (list(extra) if "-j" in extra else ["-j", "1", *extra])
+
     def run(repo, pipeline: str, inputs: str, output: str, *extra: str, ok: bool = True):
-        cmd = [
-            "pipetask",
-            "run",
-            "-b",
-            str(repo),
-            "-i",
-            inputs,
-            "-o",
-            output,
-            "-p",
-            str(PIPELINES / pipeline),
-        ]
-        cmd += ["--register-dataset-types", "-j", "1", *extra]
+        cmd = command(repo, pipeline, inputs, output, *extra)
         result = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy(), timeout=900)
         assert (result.returncode == 0) == ok, result.stderr[-3000:]
         return result
 
+    run.command = command
     return run
 
 

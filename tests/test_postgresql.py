@@ -6,7 +6,6 @@ The server is Debian's PostgreSQL, started on loopback for the session by pytest
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 
@@ -21,8 +20,6 @@ from lsst.meas.realbogus.butler.postgresql import (
     drop_namespace,
 )
 from lsst.meas.realbogus.simulation.repo import build_repo
-
-PIPELINES = os.path.join(os.path.dirname(__file__), os.pardir, "pipelines")
 
 
 def _free_port() -> int:
@@ -144,7 +141,7 @@ def test_realbogus_on_postgresql_matches_sqlite(
 
 @pytest.mark.slow
 def test_two_pipelines_at_once_on_postgresql(
-    postgresql_url, scored_tiny_repo, tiny_config, tiny_seed, tmp_path
+    postgresql_url, scored_tiny_repo, tiny_config, tiny_seed, tmp_path, pipetask
 ):
     """RealBogus and BuildTrainingSet started together on one PostgreSQL repository: nothing lost."""
     repo = tmp_path / "pg"
@@ -155,24 +152,11 @@ def test_two_pipelines_at_once_on_postgresql(
     }
     procs = {
         output: subprocess.Popen(
-            [
-                "pipetask",
-                "run",
-                "-b",
-                str(repo),
-                "-i",
-                "RBSimCam/sim",
-                "-o",
-                output,
-                "-p",
-                os.path.join(PIPELINES, pipeline),
-                "--register-dataset-types",
-                *extra,
-            ],
+            pipetask.command(repo, pipeline, "RBSimCam/sim", output, *extra),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-        )  # fmt: skip
+        )
         for output, (pipeline, *extra) in runs.items()
     }
     for output, proc in procs.items():

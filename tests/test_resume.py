@@ -19,7 +19,6 @@ import pytest
 from lsst.daf.butler import Butler
 
 ROOT = Path(__file__).parents[1]
-PIPELINE = str(ROOT / "pipelines" / "RealBogus.yaml")
 
 pytestmark = pytest.mark.slow
 
@@ -78,43 +77,33 @@ def _assert_one_output_each(repo, output, reference):
             assert np.array_equal(scores["score"], expected["score"])
 
 
-def _pipetask(repo, output, *extra):
-    return ["pipetask", "run", "-b", str(repo), "-i", "RBSimCam/sim", "-o", output, "-p", PIPELINE,
-            "--register-dataset-types", *extra]  # fmt: skip
-
-
 # The documented rerun of a killed pipetask run (scaleout.rst, "Resuming").
 RESUME = ("--extend-run", "--skip-existing", "--clobber-outputs")
 
 
-def test_pipetask_resumes_after_a_worker_is_killed(scored_tiny_repo):
+def _kill_a_worker(process) -> bool:
+    workers = _live_children(process.pid, "spawn_main")
+    if workers:
+        workers[0].send_signal(signal.SIGKILL)
+    return bool(workers)
+
+
+def _terminate(process) -> bool:
+    process.send_signal(signal.SIGTERM)
+    return True
+
+
+@pytest.mark.parametrize(
+    "kill, status", [(_kill_a_worker, 1), (_terminate, -signal.SIGTERM)], ids=["worker_sigkill", "sigterm"]
+)
+def test_pipetask_resumes(scored_tiny_repo, pipetask, kill, status):
+    """A pipetask -j 2 run with a worker killed, or stopped with SIGTERM, then rerun with RESUME."""
     repo, reference_collection = scored_tiny_repo
-    output = "u/resume/sigkill"
-
-    def kill_worker(process):
-        workers = _live_children(process.pid, "spawn_main")
-        if workers:
-            workers[0].send_signal(signal.SIGKILL)
-        return bool(workers)
-
-    assert _start_and_kill(_pipetask(repo, output, "-j", "2"), repo, output, kill_worker) != 0
+    output = f"u/resume/{kill.__name__}"
+    command = pipetask.command(repo, "RealBogus.yaml", "RBSimCam/sim", output, "-j", "2")
+    assert _start_and_kill(command, repo, output, kill) == status
     assert _quanta_done(repo, output) < 8
-    subprocess.run(_pipetask(repo, output, "-j", "2", *RESUME), check=True, capture_output=True)
-    with Butler.from_config(str(repo), collections=[reference_collection]) as reference:
-        _assert_one_output_each(repo, output, reference)
-
-
-def test_pipetask_resumes_after_sigterm(scored_tiny_repo):
-    repo, reference_collection = scored_tiny_repo
-    output = "u/resume/sigterm"
-
-    def terminate(process):
-        process.send_signal(signal.SIGTERM)
-        return True
-
-    assert _start_and_kill(_pipetask(repo, output, "-j", "2"), repo, output, terminate) == -signal.SIGTERM
-    assert _quanta_done(repo, output) < 8
-    subprocess.run(_pipetask(repo, output, "-j", "2", *RESUME), check=True, capture_output=True)
+    subprocess.run(command + list(RESUME), check=True, capture_output=True)
     with Butler.from_config(str(repo), collections=[reference_collection]) as reference:
         _assert_one_output_each(repo, output, reference)
 
