@@ -41,10 +41,13 @@ def test_one_row_per_image(quality_models, quality_images):
 def test_too_few_sources_is_flagged_not_dropped(quality_models, quality_images):
     paths, _ = quality_models
     task = make_task(paths, minSources=100000)
-    visit, detector, image, _ = quality_images[0]
-    row = task.run(image, visit=visit, detector=detector).exposureQuality
-    assert row["flag_tooFewSources"][0] and row["cell"][0] == -1 and row["label"][0] == ""
-    assert row["nUsed"][0] > 0 and row["histogram"][0].sum() > 0
+    for visit, detector, image, quality in quality_images[:6]:
+        row = task.run(image, visit=visit, detector=detector).exposureQuality
+        assert row["flag_tooFewSources"][0] and row["cell"][0] == -1 and row["cellLabel"][0] == ""
+        assert row["nUsed"][0] > 0 and row["histogram"][0].sum() > 0
+        # No cell, so no cell label; the background check still labels a bad sky.
+        assert row["label"][0] == ("background" if row["flag_background"][0] else "")
+        assert row["flag_background"][0] == (quality == "background"), (visit, quality)
 
 
 def test_blank_image_is_a_flagged_row(quality_models, quality_images):

@@ -66,7 +66,9 @@ def test_train_then_label_every_detector_visit(quality_repo, tmp_path, pipetask)
         for ref in rows:
             row = butler.get(ref)
             assert row["desom2Version"][0] == "qpipeb"
-            assert row["label"][0] == (labels["labels"][row["cell"][0]] if row["cell"][0] >= 0 else "")
+            assert row["cellLabel"][0] == (labels["labels"][row["cell"][0]] if row["cell"][0] >= 0 else "")
+            # The background check, kept with the cell labels, overrides the cell's label.
+            assert row["label"][0] == ("background" if row["flag_background"][0] else row["cellLabel"][0])
         truth = {
             ref.dataId["visit"]: butler.get(ref)["quality"][0]
             for ref in butler.query_datasets(

@@ -17,6 +17,7 @@ def test_config_is_checked(tmp_path):
         ("desom2File", str(tmp_path / "missing" / "d.pt"), "directory of .* does not exist"),
         ("editsFile", str(tmp_path / "none.yaml"), "none.yaml does not exist"),
         ("modelVersion", "toolong7", "modelVersion"),
+        ("backgroundClass", "sky", "'sky' is not among"),
     ):
         config = TrainExposureQualityConfig()
         with pytest.raises(FieldValidationError, match=message):
@@ -43,6 +44,10 @@ def test_trained_models_and_labels(quality_models, quality_images):
     resub = result.history["labelling"]["resubstitution"]
     assert resub["n"] == len(train) and 0 <= resub["accuracy"] <= 1
     assert set(result.history["labelling"]["held_out"]) >= {"accuracy", "recall", "confusion"}
+    # The background check, fitted on the good training exposures, passes all of them.
+    check = labels.background_check
+    assert check is not None and check.label == "background"
+    assert check.max_noise_ratio >= 1.25 and check.max_level > 0
 
 
 def test_missing_known_labels_and_no_images(quality_images):

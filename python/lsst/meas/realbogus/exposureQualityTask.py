@@ -234,8 +234,14 @@ def quality_row(
     """The one-row ``exposure_quality`` table of a detector-visit.
 
     ``histogram_shape`` is DESOM-1's map shape; DESOM-2's is the labels'.
+    ``label`` is the cell's label (``cellLabel``), or the background check's
+    when the sky fails it (``flag_background``).
     """
     rows, cols = labels.map_shape
+    cell_label = labels.label_of(np.array([cell]))[0]
+    # The background check labels an exposure whatever its cell (or none, with too few sources).
+    flag_background = bool(labels.background_flags(np.array([background[1]]), np.array([background[0]]))[0])
+    label = labels.background_check.label if flag_background else cell_label
     return astropy.table.Table(
         {
             "visit": np.array([visit], dtype=np.int64),
@@ -247,7 +253,9 @@ def quality_row(
             "cellRow": np.array([cell // cols if cell >= 0 else -1], dtype=np.int64),
             "cellCol": np.array([cell % cols if cell >= 0 else -1], dtype=np.int64),
             "distance": np.array([distance], dtype=np.float32),
-            "label": np.array([labels.label_of(np.array([cell]))[0]], dtype=str),
+            "label": np.array([label], dtype=str),
+            "cellLabel": np.array([cell_label], dtype=str),
+            "flag_background": np.array([flag_background]),
             "background": np.array([background[0]], dtype=np.float32),
             "backgroundNoise": np.array([background[1]], dtype=np.float32),
             "histogram": np.asarray(histogram, dtype=np.float32)[None, :],

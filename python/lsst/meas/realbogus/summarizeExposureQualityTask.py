@@ -40,8 +40,11 @@ SUMMARY_COLUMNS = (
     "cellCol",
     "distance",
     "label",
+    "cellLabel",
+    "flag_background",
 )
-"""Columns of the per-detector rows kept in the summary (not the histogram and the preview)."""
+"""Columns of the per-detector rows kept in the summary (not the histogram and the preview); rows
+written before the background check lack its two columns."""
 
 
 class SummarizeExposureQualityConnections(pipeBase.PipelineTaskConnections, dimensions=()):
@@ -142,7 +145,7 @@ class SummarizeExposureQualityTask(pipeBase.PipelineTask):
         if not rows:
             raise ValueError("no exposure_quality rows to summarize")
         table = astropy.table.vstack([astropy.table.Table(r) for r in rows], metadata_conflicts="silent")
-        summary = table[list(SUMMARY_COLUMNS)]
+        summary = table[[c for c in SUMMARY_COLUMNS if c in table.colnames]]
         outputs = pipeBase.Struct()
         classes = list(config.classes)
         cells = np.asarray(table["cell"], dtype=np.int64)

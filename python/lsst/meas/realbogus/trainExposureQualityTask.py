@@ -25,6 +25,7 @@ from .desom.network import DesomNetwork, save_desom
 from .desom.training import DesomTrainingResult, train_desom
 from .exposureQualityTask import exposure_seed
 from .inference import set_torch_threads
+from .quality.background import BackgroundCheck
 from .quality.histograms import (
     HISTOGRAM_NORMALIZATIONS,
     cell_scale,
@@ -202,6 +203,26 @@ class TrainExposureQualityConfig(
         default=5,
         check=lambda n: n >= 0,
     )
+    doBackgroundCheck = pexConfig.Field[bool](
+        doc="Fit a background check on the good training exposures and keep it with the cell labels: "
+        "an exposure whose background rms or level is beyond them is labelled backgroundClass whatever "
+        "its cell (seed 002's maps see only sources; see quality.rst).",
+        default=True,
+    )
+    backgroundClass = pexConfig.Field[str](
+        doc="The class the background check gives (one of classes).", default="background"
+    )
+    backgroundNoiseMargin = pexConfig.Field[float](
+        doc="Flag an rms above this times the largest ratio of a good training exposure's rms to their "
+        "median.",
+        default=1.25,
+        check=lambda m: m >= 1,
+    )
+    backgroundLevelMargin = pexConfig.Field[float](
+        doc="Flag a background level (in rms) above this times the largest of the good training exposures.",
+        default=2.0,
+        check=lambda m: m >= 1,
+    )
     editsFile = pexConfig.Field[str](
         doc="YAML of hand edits of the cell labels (model_version: the DESOM-2 version, set: [[row, "
         "column, label], ...]); empty: none.",
@@ -226,6 +247,12 @@ class TrainExposureQualityConfig(
                 raise pexConfig.FieldValidationError(
                     getattr(TrainExposureQualityConfig, field), self, f"directory of {value} does not exist"
                 )
+        if self.doBackgroundCheck and self.backgroundClass not in self.classes:
+            raise pexConfig.FieldValidationError(
+                TrainExposureQualityConfig.backgroundClass,
+                self,
+                f"{self.backgroundClass!r} is not among {list(self.classes)}",
+            )
         if self.editsFile and not os.path.isfile(self.editsFile):
             raise pexConfig.FieldValidationError(
                 TrainExposureQualityConfig.editsFile, self, f"{self.editsFile} does not exist"
@@ -347,12 +374,24 @@ class TrainExposureQualityTask(pipeBase.PipelineTask):
         desom2, result2 = self._train_desom2(scaled, scale, version1, version2, provenance)
         cells = desom2.assign(scaled)[0]
         labels_known = [truth[e["visit"]] for e in placed]
+        sky = np.array([(e["noise"], e["background"]) for e in placed], dtype=np.float64).reshape(-1, 2)
         labels, held_out = self._label(
-            desom2, cells, labels_known, [(groups or {}).get(e["visit"], str(e["visit"])) for e in placed]
+            desom2,
+            cells,
+            labels_known,
+            [(groups or {}).get(e["visit"], str(e["visit"])) for e in placed],
+            sky,
         )
-        resubstitution = quality_metrics(
-            labels_known, labels.label_of(cells), config.classes, config.goodClass
-        )
+        if config.doBackgroundCheck:
+            good = [e for e in exposures if truth[e["visit"]] == config.goodClass]
+            labels.background_check = self._fit_background_check(
+                np.array([(e["noise"], e["background"]) for e in good]).reshape(-1, 2)
+            )
+            self.log.info("Background check: %s.", labels.background_check.to_dict())
+        predicted = labels.label_of(cells).astype(object)
+        flagged = labels.background_flags(sky[:, 0], sky[:, 1])
+        predicted[flagged] = config.backgroundClass
+        resubstitution = quality_metrics(labels_known, list(predicted), config.classes, config.goodClass)
         if config.cellLabelsFile:
             labels.write(config.cellLabelsFile)
         history = {
@@ -426,6 +465,8 @@ class TrainExposureQualityTask(pipeBase.PipelineTask):
                     "detector": int(detector),
                     "n_detected": len(sources),
                     "n_used": len(chosen),
+                    "background": float(sources.background),
+                    "noise": float(sources.noise),
                     "batch": batch.astype(np.float16),
                     "training": np.sort(rng.choice(len(batch), take, replace=False)),
                 }
@@ -524,10 +565,28 @@ class TrainExposureQualityTask(pipeBase.PipelineTask):
         save_desom(network, metadata, path)
         return load_desom(path, device=self.config.device)
 
+    def _fit_background_check(self, good_sky: np.ndarray) -> BackgroundCheck:
+        """The background check fitted on good exposures' ``(rms, level)``."""
+        config = self.config
+        with np.errstate(divide="ignore", invalid="ignore"):
+            level = good_sky[:, 1] / good_sky[:, 0]
+        return BackgroundCheck.fit(
+            good_sky[:, 0],
+            level,
+            noise_margin=config.backgroundNoiseMargin,
+            level_margin=config.backgroundLevelMargin,
+            label=config.backgroundClass,
+        )
+
     def _label(
-        self, desom2: LoadedDesom, cells: np.ndarray, known: list[str], groups: list[str]
+        self, desom2: LoadedDesom, cells: np.ndarray, known: list[str], groups: list[str], sky: np.ndarray
     ) -> tuple[CellLabels, dict]:
-        """The cell labels from every training visit, and the figures of labelling without some of them."""
+        """The cell labels from every training visit, and the figures of labelling without some of them.
+
+        ``sky`` holds each exposure's background ``(rms, level)``; with
+        ``doBackgroundCheck`` each fold's check is fitted on the other folds'
+        good exposures.
+        """
         config = self.config
         md = desom2.metadata
         n = md.map_rows * md.map_cols
@@ -547,6 +606,12 @@ class TrainExposureQualityTask(pipeBase.PipelineTask):
                     counts, classes, md.map_shape, config.fillEmptyCells, config.labelRadius
                 )
                 predicted[test] = np.array(part + [""], dtype=object)[cells[test]]
+                train_good = ~test & (known_array == config.goodClass)
+                if config.doBackgroundCheck and train_good.any():
+                    check = self._fit_background_check(sky[train_good])
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        flagged = check.flags(sky[test, 0], sky[test, 1] / sky[test, 0])
+                    predicted[np.flatnonzero(test)[flagged]] = check.label
             held_out = quality_metrics(known, list(predicted), classes, config.goodClass) | {
                 "folds": config.validationFolds
             }

@@ -29,6 +29,7 @@ import numpy as np
 import yaml
 
 from ..desom.labelling import _pv_index, read_edits
+from .background import BackgroundCheck
 
 CELL_LABELS_SCHEMA = 1
 
@@ -209,6 +210,9 @@ class CellLabels:
         The hand edits applied (``set``).
     method : `str`
         How the labels were made.
+    background_check : `BackgroundCheck`, optional
+        Limits on the sky beyond which an exposure is labelled a background
+        problem whatever its cell (`~lsst.meas.realbogus.quality.background`).
     """
 
     model_version: str
@@ -219,6 +223,7 @@ class CellLabels:
     filled: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     edits: dict = field(default_factory=dict)
     method: str = "majority"
+    background_check: BackgroundCheck | None = None
 
     def __post_init__(self) -> None:
         self.map_shape = (int(self.map_shape[0]), int(self.map_shape[1]))
@@ -230,6 +235,11 @@ class CellLabels:
         bad = sorted({v for v in self.labels if v and v not in self.classes})
         if bad:
             raise ValueError(f"labels {bad} are not among the classes {self.classes}")
+        if self.background_check is not None and self.background_check.label not in self.classes:
+            raise ValueError(
+                f"the background check's label {self.background_check.label!r} is not among the classes "
+                f"{self.classes}"
+            )
 
     def check_for(self, model_version: str, map_shape: Sequence[int], where: str = "cell labels") -> None:
         """Raise `ValueError` (naming ``where``) unless these labels are of that DESOM-2."""
@@ -245,6 +255,17 @@ class CellLabels:
         table = np.array(list(self.labels) + [""], dtype=object)
         return table[np.where(cells < 0, len(self.labels), cells)].astype(str)
 
+    def background_flags(self, noise: np.ndarray, background: np.ndarray) -> np.ndarray:
+        """Exposures whose sky fails the background check (none without one).
+
+        ``noise`` and ``background`` are the exposures' background rms and level.
+        """
+        noise = np.asarray(noise, dtype=np.float64)
+        if self.background_check is None:
+            return np.zeros(noise.shape, dtype=bool)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self.background_check.flags(noise, np.asarray(background, dtype=np.float64) / noise)
+
     def to_dict(self) -> dict:
         """A YAML-ready mapping (what the butler stores, and `write` writes)."""
         return {
@@ -257,7 +278,7 @@ class CellLabels:
             "counts": self.counts.tolist(),
             "filled": self.filled.astype(int).tolist(),
             "edits": dict(self.edits),
-        }
+        } | ({"background_check": self.background_check.to_dict()} if self.background_check else {})
 
     @classmethod
     def from_dict(cls, record: Mapping[str, Any], where: str = "cell labels") -> CellLabels:
@@ -274,6 +295,11 @@ class CellLabels:
                 filled=np.asarray(record.get("filled", []), dtype=bool),
                 edits=dict(record.get("edits") or {}),
                 method=str(record.get("method", "majority")),
+                background_check=(
+                    BackgroundCheck.from_dict(record["background_check"])
+                    if record.get("background_check")
+                    else None
+                ),
             )
         except (KeyError, TypeError, ValueError) as err:
             raise ValueError(f"{where}: not a cell labelling: {err}") from None
