@@ -75,6 +75,11 @@ def _run(mode: str, repo: str, where: str, output: str, tmp: Path) -> float:
     return wall
 
 
+def _span(quantum) -> tuple[float, float]:
+    """A quantum's start and end (POSIX seconds), from its task metadata."""
+    return tuple(datetime.fromisoformat(quantum[key]).timestamp() for key in ("startUtc", "endUtc"))
+
+
 def _quanta(repo: str, output: str) -> tuple[int, float, float, float]:
     """Number of quanta, execution window (s), mean in-quantum time (s), largest peak RSS (GB)."""
     from lsst.daf.butler import Butler
@@ -84,8 +89,7 @@ def _quanta(repo: str, output: str) -> tuple[int, float, float, float]:
         starts, ends, inside, rss = [], [], [], []
         for ref in refs:
             quantum = butler.get(ref)["quantum"]
-            start = datetime.fromisoformat(quantum["startUtc"]).timestamp()
-            end = datetime.fromisoformat(quantum["endUtc"]).timestamp()
+            start, end = _span(quantum)
             starts.append(start)
             ends.append(end)
             inside.append(end - start)
@@ -131,11 +135,8 @@ def bench_reads(tmp: Path) -> None:
         with Butler.from_config(repo, collections=[output]) as butler:
             inside = []
             for ref in sorted(butler.query_datasets("realBogus_metadata"), key=lambda r: r.dataId["visit"]):
-                quantum = butler.get(ref)["quantum"]
-                inside.append(
-                    datetime.fromisoformat(quantum["endUtc"]).timestamp()
-                    - datetime.fromisoformat(quantum["startUtc"]).timestamp()
-                )
+                start, end = _span(butler.get(ref)["quantum"])
+                inside.append(end - start)
         what = "image and mask planes" if planes else "whole images"
         print(
             f"  {what:21s}: wall {wall:5.1f} s for 2 detectors, in-quantum {np.mean(inside):.2f} s "

@@ -12,13 +12,14 @@ def test_fit_on_good_exposures_and_flag():
     rng = np.random.default_rng(1)
     noise = rng.uniform(16, 26, 200)
     level = rng.uniform(0.02, 0.04, 200)
-    check = BackgroundCheck.fit(noise, level, noise_margin=1.25, level_margin=2.0)
+    check = BackgroundCheck.fit(noise, level * noise, noise_margin=1.25, level_margin=2.0)
     assert check.noise_median == pytest.approx(np.median(noise))
     assert check.max_noise_ratio == pytest.approx(1.25 * noise.max() / np.median(noise))
     assert check.max_level == pytest.approx(2.0 * level.max())
     # Every good exposure passes; high sky, a glow, and a NaN (not flagged) behave as said.
-    assert not check.flags(noise, level).any()
-    flags = check.flags([80.0, 20.0, 20.0, np.nan], [0.01, 0.5, 0.03, np.nan])
+    assert not check.flags(noise, level * noise).any()
+    # Backgrounds of 0.01, 0.5 and 0.03 rms.
+    flags = check.flags([80.0, 20.0, 20.0, np.nan], [0.8, 10.0, 0.6, np.nan])
     assert flags.tolist() == [True, True, False, False]
     assert BackgroundCheck.from_dict(check.to_dict()) == check
 

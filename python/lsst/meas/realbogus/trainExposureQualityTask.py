@@ -566,13 +566,11 @@ class TrainExposureQualityTask(pipeBase.PipelineTask):
         return load_desom(path, device=self.config.device)
 
     def _fit_background_check(self, good_sky: np.ndarray) -> BackgroundCheck:
-        """The background check fitted on good exposures' ``(rms, level)``."""
+        """The background check fitted on good exposures' background ``(rms, level)``."""
         config = self.config
-        with np.errstate(divide="ignore", invalid="ignore"):
-            level = good_sky[:, 1] / good_sky[:, 0]
         return BackgroundCheck.fit(
             good_sky[:, 0],
-            level,
+            good_sky[:, 1],
             noise_margin=config.backgroundNoiseMargin,
             level_margin=config.backgroundLevelMargin,
             label=config.backgroundClass,
@@ -609,8 +607,7 @@ class TrainExposureQualityTask(pipeBase.PipelineTask):
                 train_good = ~test & (known_array == config.goodClass)
                 if config.doBackgroundCheck and train_good.any():
                     check = self._fit_background_check(sky[train_good])
-                    with np.errstate(divide="ignore", invalid="ignore"):
-                        flagged = check.flags(sky[test, 0], sky[test, 1] / sky[test, 0])
+                    flagged = check.flags(sky[test, 0], sky[test, 1])
                     predicted[np.flatnonzero(test)[flagged]] = check.label
             held_out = quality_metrics(known, list(predicted), classes, config.goodClass) | {
                 "folds": config.validationFolds

@@ -41,25 +41,31 @@ class BackgroundCheck:
     max_level: float
     label: str = "background"
 
+    @staticmethod
+    def _sky(noise: np.ndarray, background: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The rms, and the background level in rms units."""
+        noise = np.asarray(noise, dtype=np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return noise, np.asarray(background, dtype=np.float64) / noise
+
     @classmethod
     def fit(
         cls,
         noise: np.ndarray,
-        level: np.ndarray,
+        background: np.ndarray,
         *,
         noise_margin: float = 1.25,
         level_margin: float = 2.0,
         label: str = "background",
     ) -> BackgroundCheck:
-        """Fit the limits on good exposures' rms and level (level in rms units).
+        """Fit the limits on good exposures' background rms and level.
 
         Raises
         ------
         ValueError
             If there is no good exposure with a finite, positive rms.
         """
-        noise = np.asarray(noise, dtype=np.float64)
-        level = np.asarray(level, dtype=np.float64)
+        noise, level = cls._sky(noise, background)
         usable = np.isfinite(noise) & (noise > 0) & np.isfinite(level)
         if not usable.any():
             raise ValueError("no good exposure with a finite background rms to fit the background check on")
@@ -71,10 +77,9 @@ class BackgroundCheck:
             label=label,
         )
 
-    def flags(self, noise: np.ndarray, level: np.ndarray) -> np.ndarray:
-        """True where an exposure's rms or level (in rms units) is beyond the limits (NaN: not flagged)."""
-        noise = np.asarray(noise, dtype=np.float64)
-        level = np.asarray(level, dtype=np.float64)
+    def flags(self, noise: np.ndarray, background: np.ndarray) -> np.ndarray:
+        """True where an exposure's background rms or level is beyond the limits (NaN: not flagged)."""
+        noise, level = self._sky(noise, background)
         with np.errstate(invalid="ignore"):
             return (noise / self.noise_median > self.max_noise_ratio) | (level > self.max_level)
 

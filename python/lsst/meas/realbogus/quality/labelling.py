@@ -260,11 +260,9 @@ class CellLabels:
 
         ``noise`` and ``background`` are the exposures' background rms and level.
         """
-        noise = np.asarray(noise, dtype=np.float64)
         if self.background_check is None:
-            return np.zeros(noise.shape, dtype=bool)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return self.background_check.flags(noise, np.asarray(background, dtype=np.float64) / noise)
+            return np.zeros(np.shape(noise), dtype=bool)
+        return self.background_check.flags(noise, background)
 
     def to_dict(self) -> dict:
         """A YAML-ready mapping (what the butler stores, and `write` writes)."""
