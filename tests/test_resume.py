@@ -81,25 +81,46 @@ def _assert_one_output_each(repo, output, reference):
 RESUME = ("--extend-run", "--skip-existing", "--clobber-outputs")
 
 
-def _kill_a_worker(process) -> bool:
-    workers = _live_children(process.pid, "spawn_main")
-    if workers:
-        workers[0].send_signal(signal.SIGKILL)
-    return bool(workers)
+def _kill_a_new_worker():
+    """SIGKILL the first worker started after the run's first output (still importing, so never done).
+
+    Killing a worker already running could land after its quantum wrote its metadata, and the
+    run would then have nothing left to resume.
+    """
+    running: set[int] = set()
+
+    def kill(process) -> bool:
+        workers = _live_children(process.pid, "spawn_main")
+        if not running:
+            running.update(w.pid for w in workers)
+            running.add(-1)  # the first call only notes the workers running
+            return False
+        new = [w for w in workers if w.pid not in running]
+        if new:
+            new[0].send_signal(signal.SIGKILL)
+        return bool(new)
+
+    return kill
 
 
-def _terminate(process) -> bool:
-    process.send_signal(signal.SIGTERM)
-    return True
+def _terminate():
+    def terminate(process) -> bool:
+        process.send_signal(signal.SIGTERM)
+        return True
+
+    return terminate
 
 
 @pytest.mark.parametrize(
-    "kill, status", [(_kill_a_worker, 1), (_terminate, -signal.SIGTERM)], ids=["worker_sigkill", "sigterm"]
+    "name, make_kill, status",
+    [("worker_sigkill", _kill_a_new_worker, 1), ("sigterm", _terminate, -signal.SIGTERM)],
+    ids=["worker_sigkill", "sigterm"],
 )
-def test_pipetask_resumes(scored_tiny_repo, pipetask, kill, status):
+def test_pipetask_resumes(scored_tiny_repo, pipetask, name, make_kill, status):
     """A pipetask -j 2 run with a worker killed, or stopped with SIGTERM, then rerun with RESUME."""
     repo, reference_collection = scored_tiny_repo
-    output = f"u/resume/{kill.__name__}"
+    output = f"u/resume/{name}"
+    kill = make_kill()
     command = pipetask.command(repo, "RealBogus.yaml", "RBSimCam/sim", output, "-j", "2")
     assert _start_and_kill(command, repo, output, kill) == status
     assert _quanta_done(repo, output) < 8
