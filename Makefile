@@ -100,7 +100,7 @@ default-desom: training-triplets
 # DESOM-2 trained and their cells labelled on tract 3080 (written into the package), then every
 # detector-visit of tract 4024 labelled and compared with the truth (see quality.rst).
 QUALITY_REPO ?= $(CURDIR)/rbsim_quality_repo
-QUALITY_VERSION ?= qual04
+QUALITY_VERSION ?= qual05
 QUALITY_MODELS := $(CURDIR)/python/lsst/meas/realbogus/models
 QUALITY_OPTIONS ?=
 QUALITY_PIPETASK := pipetask --log-level WARNING --log-level lsst.trainExposureQuality=INFO \

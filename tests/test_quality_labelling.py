@@ -73,3 +73,21 @@ def test_neighbourhood_vote():
     assert alone[2] == "tracking"
     voted, no_members = label_by_majority(counts, CLASSES, (1, 5), radius=1.0)
     assert voted == ["good"] * 5 and no_members.tolist() == [True, False, False, False, True]
+
+
+def test_skipped_classes_do_not_vote():
+    # A 1x4 map: cell 0 mostly 'focus' (skipped, decided elsewhere) with one 'good', cell 2 only
+    # 'focus', cell 3 'tracking'.
+    counts = np.zeros((4, 3), int)
+    counts[0] = [1, 0, 3]
+    counts[2, 2] = 2
+    counts[3, 1] = 1
+    labels, filled = label_by_majority(counts, CLASSES, (1, 4))
+    assert labels == ["focus", "focus", "focus", "tracking"]
+    labels, filled = label_by_majority(counts, CLASSES, (1, 4), skip=["focus"])
+    assert labels == ["good", "good", "tracking", "tracking"]
+    assert filled.tolist() == [False, True, True, False]
+    voted, _ = label_by_majority(counts, CLASSES, (1, 4), radius=1.0, skip=["focus"])
+    assert "focus" not in voted
+    with pytest.raises(ValueError, match="to skip \\['cloudy'\\]"):
+        label_by_majority(counts, CLASSES, (1, 4), skip=["cloudy"])

@@ -39,8 +39,11 @@ def test_trained_models_and_labels(quality_models, quality_images):
     assert labels.to_dict() == result.cellLabels
     train = [q for q in quality_images if q[0] < 20000]
     assert labels.counts.sum() == result.history["placed"] == len(train)
-    # Every cell is labelled (empty ones from a neighbour), with classes that occur in training.
-    assert all(labels.labels) and set(labels.labels) <= {q[3] for q in train}
+    # Every cell is labelled (empty ones from a neighbour), with classes that occur in training;
+    # background comes from the check alone (backgroundByCheckOnly).
+    assert "background" in {q[3] for q in train}
+    assert all(labels.labels) and set(labels.labels) <= {q[3] for q in train} - {"background"}
+    assert labels.method.endswith("background by the background check only")
     resub = result.history["labelling"]["resubstitution"]
     assert resub["n"] == len(train) and 0 <= resub["accuracy"] <= 1
     assert set(result.history["labelling"]["held_out"]) >= {"accuracy", "recall", "confusion"}

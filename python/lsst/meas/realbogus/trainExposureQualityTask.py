@@ -212,6 +212,13 @@ class TrainExposureQualityConfig(
     backgroundClass = pexConfig.Field[str](
         doc="The class the background check gives (one of classes).", default="background"
     )
+    backgroundByCheckOnly = pexConfig.Field[bool](
+        doc="With doBackgroundCheck, only the check gives backgroundClass: the cells are labelled by the "
+        "majority of their training exposures of the other classes, so an exposure whose sky passes the "
+        "check gets the class its sources look like. A map of sources is a weak witness of the sky; "
+        "chosen by the grouped cross-validation of tract 3080 (see quality.rst).",
+        default=True,
+    )
     backgroundNoiseMargin = pexConfig.Field[float](
         doc="Flag an rms above this times the largest ratio of a good training exposure's rms to their "
         "median.",
@@ -388,6 +395,7 @@ class TrainExposureQualityTask(pipeBase.PipelineTask):
                 np.array([(e["noise"], e["background"]) for e in good]).reshape(-1, 2)
             )
             self.log.info("Background check: %s.", labels.background_check.to_dict())
+        by_check = config.doBackgroundCheck and config.backgroundByCheckOnly
         predicted = labels.label_of(cells).astype(object)
         flagged = labels.background_flags(sky[:, 0], sky[:, 1])
         predicted[flagged] = config.backgroundClass
@@ -422,7 +430,8 @@ class TrainExposureQualityTask(pipeBase.PipelineTask):
                 labels.labels,
                 config.classes,
                 labels.map_shape,
-                f"DESOM-2 {version2}: cells by the majority of {len(placed)} training exposures",
+                f"DESOM-2 {version2}: cells by the majority of {len(placed)} training exposures"
+                + (f" ({config.backgroundClass}: by the sky check)" if by_check else ""),
             ),
         }
         if config.outputDir:
@@ -589,6 +598,8 @@ class TrainExposureQualityTask(pipeBase.PipelineTask):
         md = desom2.metadata
         n = md.map_rows * md.map_cols
         classes = list(config.classes)
+        by_check = config.doBackgroundCheck and config.backgroundByCheckOnly
+        skip = [config.backgroundClass] if by_check else []
         held_out: dict = {}
         if config.validationFolds > 1:
             unique = np.unique(groups)
@@ -601,7 +612,7 @@ class TrainExposureQualityTask(pipeBase.PipelineTask):
                 test = fold == k
                 counts = class_counts(cells[~test], known_array[~test], classes, n)
                 part, _ = label_by_majority(
-                    counts, classes, md.map_shape, config.fillEmptyCells, config.labelRadius
+                    counts, classes, md.map_shape, config.fillEmptyCells, config.labelRadius, skip
                 )
                 predicted[test] = np.array(part + [""], dtype=object)[cells[test]]
                 train_good = ~test & (known_array == config.goodClass)
@@ -614,7 +625,7 @@ class TrainExposureQualityTask(pipeBase.PipelineTask):
             }
         counts = class_counts(cells, known, classes, n)
         labels, filled = label_by_majority(
-            counts, classes, md.map_shape, config.fillEmptyCells, config.labelRadius
+            counts, classes, md.map_shape, config.fillEmptyCells, config.labelRadius, skip
         )
         edits: Mapping[str, Any] = {}
         if config.editsFile:
@@ -631,7 +642,8 @@ class TrainExposureQualityTask(pipeBase.PipelineTask):
                 counts=counts,
                 filled=filled,
                 edits={"set": list(edits.get("set") or [])} if edits else {},
-                method=f"majority, radius {config.labelRadius:g}",
+                method=f"majority, radius {config.labelRadius:g}"
+                + (f"; {config.backgroundClass} by the background check only" if by_check else ""),
             ),
             held_out,
         )

@@ -81,6 +81,7 @@ def label_by_majority(
     shape: tuple[int, int],
     fill: bool = True,
     radius: float = 0.0,
+    skip: Sequence[str] = (),
 ) -> tuple[list[str], np.ndarray]:
     """Each cell's majority class, and which cells had no member of their own.
 
@@ -103,6 +104,10 @@ def label_by_majority(
         ``radius``, of their weighted neighbourhood); otherwise ``""``.
     radius : `float`
         Neighbourhood of the vote, in cells; 0: the cell alone.
+    skip : sequence of `str`
+        Classes that do not vote (decided otherwise, e.g. by the background
+        check): no cell takes them, and a cell whose members are all of them
+        counts as having none.
 
     Returns
     -------
@@ -115,6 +120,11 @@ def label_by_majority(
     rows, cols = shape
     if counts.shape != (rows * cols, len(classes)):
         raise ValueError(f"counts of shape {counts.shape} for a {rows}x{cols} map and {len(classes)} classes")
+    unknown = sorted(set(skip) - set(classes))
+    if unknown:
+        raise ValueError(f"classes to skip {unknown} are not among the classes {list(classes)}")
+    if skip:
+        counts = np.where(np.isin(np.asarray(classes), list(skip)), 0, counts)
     has = counts.sum(axis=1) > 0
     votes = counts
     r, c = np.divmod(np.arange(rows * cols), cols)
