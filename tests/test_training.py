@@ -43,6 +43,21 @@ def test_result_and_history():
     assert result.input_shape == (2, 15, 15) and result.seconds > 0
     assert result.counts["train_real"] + result.counts["val_real"] == labels.sum()
     assert result.positive_weight == pytest.approx(result.counts["train_bogus"] / result.counts["train_real"])
+    assert [h["learning_rate"] for h in result.history] == [1e-3, 1e-3]
+
+
+def test_cosine_schedule():
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(120, 2, 15, 15)).astype(np.float32)
+    labels = np.arange(120) % 3 == 0
+    result = train_classifier(
+        ArrayBlocks(x, labels), epochs=4, patience=4, schedule="cosine", learning_rate=2e-3, seed=2
+    )
+    rates = [h["learning_rate"] for h in result.history]
+    assert rates[0] == pytest.approx(2e-3) and rates[2] == pytest.approx(1e-3)
+    assert all(a > b for a, b in zip(rates, rates[1:]))
+    with pytest.raises(ValueError, match="schedule must be 'constant' or 'cosine'"):
+        train_classifier(ArrayBlocks(x, labels), epochs=1, schedule="step")
 
 
 def test_diverging_loss_is_an_algorithm_error():

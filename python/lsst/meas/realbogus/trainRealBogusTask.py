@@ -99,6 +99,15 @@ class TrainRealBogusConfig(
     )
     batchSize = pexConfig.Field[int](doc="Mini-batch size.", default=128, check=lambda n: n > 0)
     learningRate = pexConfig.Field[float](doc="Adam learning rate.", default=1e-3, check=lambda r: r > 0)
+    learningRateSchedule = pexConfig.ChoiceField[str](
+        doc="How the learning rate changes over the epochs.",
+        allowed={
+            "constant": "learningRate throughout",
+            "cosine": "from learningRate to 0 along half a cosine over epochs (set patience to epochs to "
+            "let it finish)",
+        },
+        default="constant",
+    )
     positiveWeight = pexConfig.Field[float](
         doc="Weight of the real class in the loss (DMTN-272 uses 20). 0: the bogus-to-real ratio of "
         "the training rows.",
@@ -248,6 +257,7 @@ class TrainRealBogusTask(pipeBase.PipelineTask):
                         epochs=config.epochs,
                         batch_size=config.batchSize,
                         learning_rate=config.learningRate,
+                        schedule=config.learningRateSchedule,
                         positive_weight=config.positiveWeight or None,
                         validation_fraction=config.validationFraction,
                         patience=config.patience,

@@ -187,6 +187,7 @@ def train_classifier(
     epochs: int = 40,
     batch_size: int = 128,
     learning_rate: float = 1e-3,
+    schedule: str = "constant",
     positive_weight: float | None = None,
     validation_fraction: float = 0.15,
     patience: int = 8,
@@ -214,7 +215,11 @@ def train_classifier(
     batch_size : `int`
         Mini-batch size.
     learning_rate : `float`
-        Adam learning rate.
+        Adam learning rate (the first, with a schedule).
+    schedule : `str`
+        ``constant``, or ``cosine``: the learning rate falls from
+        ``learning_rate`` to 0 along half a cosine over ``epochs``
+        (`torch.optim.lr_scheduler.CosineAnnealingLR`, stepped each epoch).
     positive_weight : `float`, optional
         Weight of the real class in the loss (DMTN-272 uses 20); default: the
         bogus-to-real ratio of the training rows.
@@ -247,6 +252,8 @@ def train_classifier(
     check_device(device)
     if not 0 < validation_fraction < 1:
         raise ValueError(f"validation_fraction must be in (0, 1), got {validation_fraction}")
+    if schedule not in ("constant", "cosine"):
+        raise ValueError(f"schedule must be 'constant' or 'cosine', got {schedule!r}")
     log = log or _LOG
     split_seed = seed if split_seed is None else split_seed
     val_x, val_y, counts = _split(source, validation_fraction, split_seed, log)
@@ -262,6 +269,9 @@ def train_classifier(
     weight = positive_weight if positive_weight is not None else n_neg / n_pos
     loss_fn = nn.BCEWithLogitsLoss(pos_weight=torch.tensor(weight, device=device))
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
+    scheduler = (
+        torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs) if schedule == "cosine" else None
+    )
     best = (-1.0, 0, copy.deepcopy(model.state_dict()))
     history = []
     log.info(
@@ -302,8 +312,16 @@ def train_classifier(
                 )
         auc = roc_auc(_scores(model, val_x, device), val_y)
         history.append(
-            {"epoch": epoch, "loss": total / seen, "val_auc": auc, "seconds": time.perf_counter() - start}
+            {
+                "epoch": epoch,
+                "loss": total / seen,
+                "val_auc": auc,
+                "learning_rate": optimizer.param_groups[0]["lr"],
+                "seconds": time.perf_counter() - start,
+            }
         )
+        if scheduler is not None:
+            scheduler.step()
         log.info(
             "epoch %2d: loss %.4f, validation AUC %.4f (%.1f s)",
             epoch,
