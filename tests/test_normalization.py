@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from lsst.meas.realbogus.stamps.normalization import NORMALIZATIONS, l2, mong_eq9, normalize, robust
+from lsst.meas.realbogus.stamps.normalization import (
+    NORMALIZATIONS,
+    l2,
+    mong_eq9,
+    normalize,
+    robust,
+    robust_asinh,
+)
 
 
 @pytest.fixture
@@ -23,6 +30,16 @@ def test_robust_gives_unit_noise(cutouts):
     assert np.allclose(np.median(np.abs(flat), axis=-1) * 1.4826, 1.0, atol=1e-4)
     # Invariant to offset and scale of the input.
     assert np.allclose(robust(3.0 * cutouts + 7.0), out, atol=1e-4)
+
+
+def test_robust_asinh_keeps_the_noise_and_compresses_bright_pixels(cutouts):
+    linear, out = robust(cutouts), robust_asinh(cutouts, threads=2)
+    assert out.dtype == np.float32 and np.allclose(out, np.arcsinh(linear), atol=1e-6)
+    small = np.abs(linear) < 0.3
+    assert np.allclose(out[small], linear[small], atol=0.005)
+    # The 100-sigma peak becomes about 5.3, and the order of pixels is kept.
+    assert np.allclose(out[:, :, 10, 10], np.arcsinh(linear[:, :, 10, 10])) and out.max() < 6
+    assert np.all(np.diff(out.ravel()[np.argsort(linear, axis=None)]) >= 0)
 
 
 def test_l2_unit_norm(cutouts):
@@ -115,7 +132,7 @@ def test_statistics_come_from_the_valid_pixels(cutouts, name):
     out = normalize(padded, name, valid=valid)
     alone = normalize(small, name)
     assert np.allclose(out[:, :, 5:16, 5:16], alone, atol=1e-5)
-    median_value = {"robust": 0.0, "mong_eq9": 0.5, "l2": 0.0}
+    median_value = {"robust": 0.0, "robust_asinh": 0.0, "mong_eq9": 0.5, "l2": 0.0}
     edge = out[:, :, 0, 0]
     if name == "none":
         assert np.allclose(edge, np.median(small.reshape(6, 3, -1), axis=-1))
