@@ -46,3 +46,15 @@ def test_cell_labels_keep_the_check():
             "q1b", (1, 2), ["good", "background"], ["good", "good"], np.zeros((2, 2)),
             background_check=BackgroundCheck(20.0, 1.5, 0.1, label="bg"),
         )  # fmt: skip
+
+
+def test_exposure_labels_are_the_cells_unless_the_sky_fails():
+    labels = CellLabels("q1b", (1, 2), ["good", "seeing", "background"], ["good", "seeing"], np.zeros((2, 3)))
+    cells, noise, level = np.array([0, 1, 1, -1]), np.array([20.0, 20.0, 90.0, 90.0]), np.zeros(4)
+    got, cell_labels, flags = labels.exposure_labels(cells, noise, level)
+    assert got.tolist() == cell_labels.tolist() == ["good", "seeing", "seeing", ""] and not flags.any()
+    labels.background_check = BackgroundCheck(noise_median=20.0, max_noise_ratio=1.5, max_level=0.1)
+    got, cell_labels, flags = labels.exposure_labels(cells, noise, level)
+    # An unplaced exposure (cell -1) is labelled by the check too.
+    assert got.tolist() == ["good", "seeing", "background", "background"]
+    assert cell_labels.tolist() == ["good", "seeing", "seeing", ""] and flags.tolist() == [0, 0, 1, 1]

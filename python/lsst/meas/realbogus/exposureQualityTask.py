@@ -238,10 +238,10 @@ def quality_row(
     when the sky fails it (``flag_background``).
     """
     rows, cols = labels.map_shape
-    cell_label = labels.label_of(np.array([cell]))[0]
     # The background check labels an exposure whatever its cell (or none, with too few sources).
-    flag_background = bool(labels.background_flags(np.array([background[1]]), np.array([background[0]]))[0])
-    label = labels.background_check.label if flag_background else cell_label
+    level, noise = background
+    exposure = labels.exposure_labels(np.array([cell]), np.array([noise]), np.array([level]))
+    label, cell_label, flag_background = (v[0] for v in exposure)
     return astropy.table.Table(
         {
             "visit": np.array([visit], dtype=np.int64),
@@ -255,9 +255,9 @@ def quality_row(
             "distance": np.array([distance], dtype=np.float32),
             "label": np.array([label], dtype=str),
             "cellLabel": np.array([cell_label], dtype=str),
-            "flag_background": np.array([flag_background]),
-            "background": np.array([background[0]], dtype=np.float32),
-            "backgroundNoise": np.array([background[1]], dtype=np.float32),
+            "flag_background": np.array([bool(flag_background)]),
+            "background": np.array([level], dtype=np.float32),
+            "backgroundNoise": np.array([noise], dtype=np.float32),
             "histogram": np.asarray(histogram, dtype=np.float32)[None, :],
             "preview": np.asarray(preview, dtype=np.float32)[None, :, :],
             "desom1Version": np.array([versions[0]]),

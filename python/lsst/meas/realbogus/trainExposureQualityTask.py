@@ -396,9 +396,7 @@ class TrainExposureQualityTask(pipeBase.PipelineTask):
             )
             self.log.info("Background check: %s.", labels.background_check.to_dict())
         by_check = config.doBackgroundCheck and config.backgroundByCheckOnly
-        predicted = labels.label_of(cells).astype(object)
-        flagged = labels.background_flags(sky[:, 0], sky[:, 1])
-        predicted[flagged] = config.backgroundClass
+        predicted = labels.exposure_labels(cells, sky[:, 0], sky[:, 1])[0]
         resubstitution = quality_metrics(labels_known, list(predicted), config.classes, config.goodClass)
         if config.cellLabelsFile:
             labels.write(config.cellLabelsFile)
@@ -618,8 +616,7 @@ class TrainExposureQualityTask(pipeBase.PipelineTask):
                 train_good = ~test & (known_array == config.goodClass)
                 if config.doBackgroundCheck and train_good.any():
                     check = self._fit_background_check(sky[train_good])
-                    flagged = check.flags(sky[test, 0], sky[test, 1])
-                    predicted[np.flatnonzero(test)[flagged]] = check.label
+                    predicted[test] = check.relabel(predicted[test], sky[test, 0], sky[test, 1])[0]
             held_out = quality_metrics(known, list(predicted), classes, config.goodClass) | {
                 "folds": config.validationFolds
             }

@@ -83,6 +83,16 @@ class BackgroundCheck:
         with np.errstate(invalid="ignore"):
             return (noise / self.noise_median > self.max_noise_ratio) | (level > self.max_level)
 
+    def relabel(
+        self, labels: np.ndarray, noise: np.ndarray, background: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The exposures' labels with those whose sky fails the check given ``label``, and the flags.
+
+        ``labels`` (e.g. their cells' labels) is not modified.
+        """
+        flags = self.flags(noise, background)
+        return np.where(flags, self.label, np.asarray(labels, dtype=str)), flags
+
     def to_dict(self) -> dict:
         """A YAML-ready mapping (kept with the cell labels)."""
         return {

@@ -274,6 +274,19 @@ class CellLabels:
             return np.zeros(np.shape(noise), dtype=bool)
         return self.background_check.flags(noise, background)
 
+    def exposure_labels(
+        self, cells: np.ndarray, noise: np.ndarray, background: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The labels of exposures on ``cells`` with that sky: the check's where it fails, else the cell's.
+
+        Returns the labels, the cells' labels and the background flags.
+        """
+        cell_labels = self.label_of(cells)
+        if self.background_check is None:
+            return cell_labels, cell_labels, np.zeros(cell_labels.shape, dtype=bool)
+        labels, flags = self.background_check.relabel(cell_labels, noise, background)
+        return labels, cell_labels, flags
+
     def to_dict(self) -> dict:
         """A YAML-ready mapping (what the butler stores, and `write` writes)."""
         return {
