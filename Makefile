@@ -61,8 +61,9 @@ training-triplets: env
 # Regenerate the shipped default model with the training pipelines: TrainRealBogus on tract 3080,
 # EvaluateRealBogus on tract 4024.
 MODEL_OUT ?= $(CURDIR)/python/lsst/meas/realbogus/models/rb_default.pt
-MODEL_VERSION ?= rbsim04
-TRAIN_OPTIONS ?= -c trainRealBogus:epochs=45 -c trainRealBogus:ensembleSize=3
+MODEL_VERSION ?= rbsim05
+TRAIN_OPTIONS ?= -c trainRealBogus:epochs=45 -c trainRealBogus:patience=10 -c trainRealBogus:normalization=robust_asinh \
+	-c trainRealBogus:ensembleSize=3
 default-model: training-triplets shifted-repo
 	$(IN_ENV) $(PIPETASK) -j 1 -n $(CORES) -i u/rb/triplets3080 -o u/rb/$(MODEL_VERSION) -p pipelines/TrainRealBogus.yaml \
 		-d "skymap='DC2_sim' AND tract=3080" -c trainRealBogus:modelVersion=$(MODEL_VERSION) \
@@ -82,7 +83,7 @@ shifted-repo: env
 
 # Regenerate the shipped DESOM and its prototype labelling: TrainDesom on tract 3080 (prototypes
 # labelled with the shipped CNN's scores), then EvaluateRealBogus with DESOM flagging on tract 4024.
-DESOM_VERSION ?= desom02
+DESOM_VERSION ?= desom03
 DESOM_OUT ?= $(CURDIR)/python/lsst/meas/realbogus/models/desom_default.pt
 DESOM_LABELS_OUT ?= $(CURDIR)/python/lsst/meas/realbogus/models/desom_default_labels.yaml
 DESOM_OPTIONS ?=
