@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 import torch
 from lsst.meas.realbogus.cnn.blocks import ArrayBlocks, Block
-from lsst.meas.realbogus.cnn.training import TrainingDivergedError, train_classifier, validation_rows
+from lsst.meas.realbogus.cnn.training import (
+    TrainingDivergedError,
+    random_zoom,
+    train_classifier,
+    validation_rows,
+)
 from lsst.pipe.base import AlgorithmError
 
 
@@ -58,6 +63,35 @@ def test_cosine_schedule():
     assert all(a > b for a, b in zip(rates, rates[1:]))
     with pytest.raises(ValueError, match="schedule must be 'constant' or 'cosine'"):
         train_classifier(ArrayBlocks(x, labels), epochs=1, schedule="step")
+
+
+def _width(stamps: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """Centroid and rms width (along x) of each stamp's first channel."""
+    yy, xx = torch.meshgrid(torch.arange(stamps.shape[-2]), torch.arange(stamps.shape[-1]), indexing="ij")
+    im = stamps[:, 0]
+    total = im.sum(dim=(1, 2))
+    cx = (im * xx).sum(dim=(1, 2)) / total
+    cy = (im * yy).sum(dim=(1, 2)) / total
+    width = ((im * (xx - cx[:, None, None]) ** 2).sum(dim=(1, 2)) / total).sqrt()
+    return torch.stack([cx, cy], 1).numpy(), width.numpy()
+
+
+def test_random_zoom_widens_about_the_centre():
+    yy, xx = torch.meshgrid(torch.arange(41.0), torch.arange(41.0), indexing="ij")
+    stamps = torch.exp(-((xx - 20) ** 2 + (yy - 20) ** 2) / (2 * 2.0**2)).expand(200, 3, 41, 41).clone()
+    before = stamps.clone()
+    zoomed = random_zoom(stamps, torch.Generator().manual_seed(3), max_zoom=1.6, fraction=0.5)
+    assert torch.equal(stamps, before)
+    centres, widths = _width(zoomed)
+    assert np.allclose(centres, 20.0, atol=1e-3)
+    changed = widths > 2.01
+    # About half magnified, each by at most 1.6 (the Gaussian of sigma 2 has rms width 2).
+    assert 70 < changed.sum() < 130
+    # Bilinear interpolation adds a little width of its own.
+    assert widths.min() > 1.98 and widths.max() < 1.6 * 2.0 * 1.04
+    assert random_zoom(stamps, torch.Generator(), max_zoom=1.0) is stamps
+    with pytest.raises(ValueError, match="max_zoom must be >= 1"):
+        random_zoom(stamps, torch.Generator(), max_zoom=0.5)
 
 
 def test_diverging_loss_is_an_algorithm_error():

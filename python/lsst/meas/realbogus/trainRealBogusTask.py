@@ -78,8 +78,9 @@ class TrainRealBogusConfig(
         default=list(CHANNELS),
     )
     normalization = pexConfig.ChoiceField[str](
-        doc="Per-cutout normalization, recorded in the model.",
-        default="robust",
+        doc="Per-cutout normalization, recorded in the model. robust_asinh (the shipped model's) bounds "
+        "saturated stars and bleed trails, which make training with plain robust unstable.",
+        default="robust_asinh",
         allowed={name: "see lsst.meas.realbogus.stamps.normalization" for name in NORMALIZATIONS},
     )
     cutoutSize = pexConfig.Field[int](
@@ -93,9 +94,9 @@ class TrainRealBogusConfig(
         check=lambda s: s >= 0,
     )
     dropEdge = pexConfig.Field[bool](doc="Leave out triplets that run off the image.", default=False)
-    epochs = pexConfig.Field[int](doc="Maximum number of epochs.", default=30, check=lambda n: n > 0)
+    epochs = pexConfig.Field[int](doc="Maximum number of epochs.", default=45, check=lambda n: n > 0)
     patience = pexConfig.Field[int](
-        doc="Stop after this many epochs without a better validation AUC.", default=6, check=lambda n: n > 0
+        doc="Stop after this many epochs without a better validation AUC.", default=10, check=lambda n: n > 0
     )
     batchSize = pexConfig.Field[int](doc="Mini-batch size.", default=128, check=lambda n: n > 0)
     learningRate = pexConfig.Field[float](doc="Adam learning rate.", default=1e-3, check=lambda r: r > 0)
@@ -107,6 +108,13 @@ class TrainRealBogusConfig(
             "let it finish)",
         },
         default="constant",
+    )
+    maxZoom = pexConfig.Field[float](
+        doc="Augmentation: half of the training cutouts (at random, each epoch) are magnified about "
+        "their centres by a factor drawn log-uniformly in [1, maxZoom], as if their PSF were wider in "
+        "pixels (coarser sampling or worse seeing than the training images). 1: no magnification.",
+        default=1.0,
+        check=lambda z: z >= 1,
     )
     positiveWeight = pexConfig.Field[float](
         doc="Weight of the real class in the loss (DMTN-272 uses 20). 0: the bogus-to-real ratio of "
@@ -258,6 +266,7 @@ class TrainRealBogusTask(pipeBase.PipelineTask):
                         batch_size=config.batchSize,
                         learning_rate=config.learningRate,
                         schedule=config.learningRateSchedule,
+                        max_zoom=config.maxZoom,
                         positive_weight=config.positiveWeight or None,
                         validation_fraction=config.validationFraction,
                         patience=config.patience,

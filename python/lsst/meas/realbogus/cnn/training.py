@@ -14,6 +14,7 @@ __all__ = (
     "TrainingDivergedError",
     "TrainingResult",
     "random_symmetries",
+    "random_zoom",
     "train_classifier",
     "validation_rows",
 )
@@ -129,6 +130,50 @@ def random_symmetries(batch: torch.Tensor, generator: torch.Generator) -> torch.
     return batch
 
 
+def random_zoom(
+    batch: torch.Tensor, generator: torch.Generator, max_zoom: float, fraction: float = 0.5
+) -> torch.Tensor:
+    """Magnify a random ``fraction`` of the stamps of ``batch`` about their centres.
+
+    Each chosen stamp is magnified by a factor drawn log-uniformly in
+    ``[1, max_zoom]`` (bilinear interpolation of its central ``S / zoom``
+    pixels), as if its PSF were that much wider in pixels: a coarser
+    sampling or worse seeing than the training images have.  The centre
+    pixel stays the centre pixel.
+
+    Parameters
+    ----------
+    batch : `torch.Tensor`
+        ``(N, C, S, S)`` stamps; not modified.
+    generator : `torch.Generator`
+        Random generator (CPU).
+    max_zoom : `float`
+        Largest magnification (1: no change).
+    fraction : `float`
+        Fraction of the stamps magnified, on average.
+
+    Returns
+    -------
+    zoomed : `torch.Tensor`
+        A new tensor of the shape of ``batch`` (``batch`` itself if
+        ``max_zoom`` is 1).
+    """
+    if max_zoom < 1:
+        raise ValueError(f"max_zoom must be >= 1, got {max_zoom}")
+    if max_zoom == 1 or fraction <= 0 or len(batch) == 0:
+        return batch
+    n = len(batch)
+    chosen = torch.rand(n, generator=generator) < fraction
+    zoom = torch.exp(torch.rand(n, generator=generator) * math.log(max_zoom))
+    zoom = torch.where(chosen, zoom, torch.ones(n))
+    # An affine grid of scale 1/zoom samples the central S/zoom pixels over the whole output.
+    theta = torch.zeros(n, 2, 3, dtype=batch.dtype)
+    theta[:, 0, 0] = theta[:, 1, 1] = (1.0 / zoom).to(batch.dtype)
+    grid = nn.functional.affine_grid(theta, list(batch.shape), align_corners=False)
+    zoomed = nn.functional.grid_sample(batch, grid, mode="bilinear", align_corners=False)
+    return torch.where(chosen[:, None, None, None], zoomed, batch)
+
+
 def _split(
     source: BlockSource, fraction: float, seed: int, log: logging.Logger
 ) -> tuple[np.ndarray, np.ndarray, dict]:
@@ -188,6 +233,7 @@ def train_classifier(
     batch_size: int = 128,
     learning_rate: float = 1e-3,
     schedule: str = "constant",
+    max_zoom: float = 1.0,
     positive_weight: float | None = None,
     validation_fraction: float = 0.15,
     patience: int = 8,
@@ -201,7 +247,8 @@ def train_classifier(
 
     Each epoch visits the blocks in a new random order, ``blocks_per_shuffle``
     at a time; the training rows of those blocks are shuffled together and
-    cut into mini-batches, each cutout under a random flip and rotation.  The
+    cut into mini-batches, each cutout under a random flip and rotation (and,
+    with ``max_zoom``, magnified at random).  The
     model with the best validation AUC is kept.
 
     Parameters
@@ -220,6 +267,9 @@ def train_classifier(
         ``constant``, or ``cosine``: the learning rate falls from
         ``learning_rate`` to 0 along half a cosine over ``epochs``
         (`torch.optim.lr_scheduler.CosineAnnealingLR`, stepped each epoch).
+    max_zoom : `float`
+        Half of the training cutouts are also magnified by up to this factor
+        (`random_zoom`); 1: none.
     positive_weight : `float`, optional
         Weight of the real class in the loss (DMTN-272 uses 20); default: the
         bogus-to-real ratio of the training rows.
@@ -252,6 +302,8 @@ def train_classifier(
     check_device(device)
     if not 0 < validation_fraction < 1:
         raise ValueError(f"validation_fraction must be in (0, 1), got {validation_fraction}")
+    if max_zoom < 1:
+        raise ValueError(f"max_zoom must be >= 1, got {max_zoom}")
     if schedule not in ("constant", "cosine"):
         raise ValueError(f"schedule must be 'constant' or 'cosine', got {schedule!r}")
     log = log or _LOG
@@ -297,7 +349,8 @@ def train_classifier(
             x_t, y_t = torch.from_numpy(x), torch.from_numpy(y.astype(np.float32))
             for i in range(0, len(perm), batch_size):
                 idx = perm[i : i + batch_size]
-                batch = random_symmetries(x_t[idx], generator).to(device)
+                batch = random_zoom(random_symmetries(x_t[idx], generator), generator, max_zoom)
+                batch = batch.to(device)
                 optimizer.zero_grad()
                 loss = loss_fn(model(batch), y_t[idx].to(device))
                 loss.backward()
