@@ -6,6 +6,8 @@ import pytest
 from lsst.meas.realbogus import RealBogusConfig
 from lsst.meas.realbogus.evaluateRealBogusTask import EvaluateRealBogusConfig
 from lsst.meas.realbogus.inference import default_model_path
+from lsst.meas.realbogus.trainDesomTask import TrainDesomConfig
+from lsst.meas.realbogus.trainExposureQualityTask import TrainExposureQualityConfig
 from lsst.meas.realbogus.trainRealBogusTask import TrainRealBogusConfig
 from lsst.pex.config import FieldValidationError
 
@@ -30,3 +32,19 @@ def test_device_field():
         config.device = "gpu"
     with pytest.raises(FieldValidationError):
         config.numThreads = -1
+
+
+@pytest.mark.parametrize(
+    "config_class, limit",
+    [(TrainRealBogusConfig, 7), (TrainDesomConfig, 7), (TrainExposureQualityConfig, 6)],
+)
+def test_model_version_length_is_named(config_class, limit):
+    config = config_class()
+    config.modelVersion = "v" * limit
+    config.validate()
+    config.modelVersion = "rbx_zoom16"
+    with pytest.raises(FieldValidationError, match=f"1 to {limit} characters.*'rbx_zoom16' \\(10\\)"):
+        config.validate()
+    config.modelVersion = ""
+    with pytest.raises(FieldValidationError, match=f"1 to {limit} characters"):
+        config.validate()

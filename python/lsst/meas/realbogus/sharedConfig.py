@@ -18,6 +18,7 @@ __all__ = (
     "QualityModelSourceMixin",
     "QualitySourcesMixin",
     "TorchDeviceMixin",
+    "check_version_field",
 )
 
 import os
@@ -28,6 +29,23 @@ from .desom.model import default_desom_paths
 from .inference.devices import check_device
 from .inference.model import choose_backend, default_model_path
 from .simulation.quality import QUALITY_CLASSES
+
+
+def check_version_field(config: pexConfig.Config, name: str, max_length: int) -> None:
+    """Raise `~lsst.pex.config.FieldValidationError` unless field ``name`` is 1 to ``max_length`` characters.
+
+    Model versions are written in every output row, in a column of fixed
+    width; the message names the limit and the value (a ``check=`` on the
+    field would only say the value is not valid).
+    """
+    value = getattr(config, name)
+    if not 0 < len(value) <= max_length:
+        raise pexConfig.FieldValidationError(
+            type(config)._fields[name],
+            config,
+            f"must be 1 to {max_length} characters (it is written in every output row), "
+            f"got {value!r} ({len(value)})",
+        )
 
 
 class DiaSourceColumnsMixin(pexConfig.Config):

@@ -29,7 +29,7 @@ from .desom.stacking import fit_stacker, stacking_features
 from .desom.training import train_desom
 from .evaluation.metrics import score_curves
 from .inference import LoadedModel, load_model, set_torch_threads
-from .sharedConfig import ModelSourceMixin, TorchDeviceMixin
+from .sharedConfig import ModelSourceMixin, TorchDeviceMixin, check_version_field
 from .sharedConnections import (
     DesomConnections,
     ModelConnections,
@@ -200,7 +200,6 @@ class TrainDesomConfig(
     modelVersion = pexConfig.Field[str](
         doc="Version written in the DESOM and its labelling (1 to 7 characters).",
         default="desom01",
-        check=lambda v: 0 < len(v) <= 7,
     )
     outputFile = pexConfig.Field[str](
         doc="Also write the DESOM to this file; empty: only to the butler.", default=""
@@ -214,6 +213,7 @@ class TrainDesomConfig(
 
     def validate(self) -> None:
         super().validate()
+        check_version_field(self, "modelVersion", 7)
         try:
             get_autoencoder_class(self.architecture)
         except ValueError as err:

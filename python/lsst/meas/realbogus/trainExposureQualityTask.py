@@ -44,7 +44,7 @@ from .quality.labelling import (
 from .quality.metrics import quality_metrics
 from .quality.plots import plot_label_map
 from .quality.sources import source_thumbnails
-from .sharedConfig import QualityClassesMixin, QualitySourcesMixin, TorchDeviceMixin
+from .sharedConfig import QualityClassesMixin, QualitySourcesMixin, TorchDeviceMixin, check_version_field
 from .sharedConnections import (
     DetectorInputConnections,
     QualityModelConnections,
@@ -105,7 +105,6 @@ class TrainExposureQualityConfig(
     modelVersion = pexConfig.Field[str](
         doc="Version of the pair, 1 to 6 characters: DESOM-1 is written as it plus 'a', DESOM-2 plus 'b'.",
         default="qual01",
-        check=lambda v: 0 < len(v) <= 6,
     )
     thumbnailSize = pexConfig.Field[int](
         doc="DESOM-1 thumbnail size (seed 002: 32).", default=32, check=lambda n: n >= 24 and n % 8 == 0
@@ -242,6 +241,7 @@ class TrainExposureQualityConfig(
 
     def validate(self) -> None:
         super().validate()
+        check_version_field(self, "modelVersion", 6)
         for name in ("desom1TMin", "desom2TMin"):
             t_min, t_max = getattr(self, name), getattr(self, name.replace("TMin", "TMax"))
             if not 0 < t_min <= t_max:

@@ -34,7 +34,7 @@ from .inference import (
     save_torchscript,
     set_torch_threads,
 )
-from .sharedConfig import TorchDeviceMixin
+from .sharedConfig import TorchDeviceMixin, check_version_field
 from .sharedConnections import ModelConnections, TripletTrainingConnections, connect_to
 from .stamps import CHANNELS, NORMALIZATIONS, ModelInput
 
@@ -158,7 +158,6 @@ class TrainRealBogusConfig(
     modelVersion = pexConfig.Field[str](
         doc="Version written in the model and in every score row (1 to 7 characters).",
         default="rbtrain",
-        check=lambda v: 0 < len(v) <= 7,
     )
     threshold = pexConfig.Field[float](
         doc="Recommended score threshold recorded in the model.", default=0.5, check=lambda t: 0 <= t <= 1
@@ -169,6 +168,7 @@ class TrainRealBogusConfig(
 
     def validate(self) -> None:
         super().validate()
+        check_version_field(self, "modelVersion", 7)
         try:
             get_architecture_class(self.architecture)
         except ValueError as err:
