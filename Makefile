@@ -61,7 +61,7 @@ training-triplets: env
 # Regenerate the shipped default model with the training pipelines: TrainRealBogus on tract 3080,
 # EvaluateRealBogus on tract 4024.
 MODEL_OUT ?= $(CURDIR)/python/lsst/meas/realbogus/models/rb_default.pt
-MODEL_VERSION ?= rbsim05
+MODEL_VERSION ?= rbsim06
 TRAIN_OPTIONS ?= -c trainRealBogus:epochs=45 -c trainRealBogus:patience=10 -c trainRealBogus:normalization=robust_asinh \
 	-c trainRealBogus:ensembleSize=3
 default-model: training-triplets shifted-repo
@@ -83,7 +83,7 @@ shifted-repo: env
 
 # Regenerate the shipped DESOM and its prototype labelling: TrainDesom on tract 3080 (prototypes
 # labelled with the shipped CNN's scores), then EvaluateRealBogus with DESOM flagging on tract 4024.
-DESOM_VERSION ?= desom03
+DESOM_VERSION ?= desom04
 DESOM_OUT ?= $(CURDIR)/python/lsst/meas/realbogus/models/desom_default.pt
 DESOM_LABELS_OUT ?= $(CURDIR)/python/lsst/meas/realbogus/models/desom_default_labels.yaml
 DESOM_OPTIONS ?=

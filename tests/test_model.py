@@ -62,7 +62,7 @@ def test_round_trip_and_cache(model_file):
 
 def test_shipped_model_loads():
     model = load_model(default_model_path())
-    assert model.metadata.version == "rbsim05"
+    assert model.metadata.version == "rbsim06"
     assert model.metadata.input.shape == (3, 51, 51)
 
 

@@ -47,7 +47,7 @@ def test_task_with_the_onnx_backend(detector_inputs):
     config = RealBogusConfig()
     assert config.resolved_backend() == "onnx" and config.resolved_model_file().endswith("rb_default.onnx")
     onnx_scores = RealBogusTask(config=config).run(**detector_inputs).scores
-    assert len(onnx_scores) == len(ts_scores) and set(onnx_scores["modelVersion"]) == {"rbsim05"}
+    assert len(onnx_scores) == len(ts_scores) and set(onnx_scores["modelVersion"]) == {"rbsim06"}
     np.testing.assert_allclose(onnx_scores["score"], ts_scores["score"], atol=1e-5, rtol=0)
     config.backend = "onnx"
     config.modelSource = "butler"

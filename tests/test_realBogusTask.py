@@ -221,7 +221,7 @@ def test_pipetask_scores_every_dia_source(scored_tiny_repo):
             assert np.array_equal(scores["diaSourceId"], dia["diaSourceId"])
             assert np.all(np.isfinite(scores["score"]))
             assert np.all((scores["score"] >= 0) & (scores["score"] <= 1))
-            assert set(scores["modelVersion"]) == {"rbsim05"}
+            assert set(scores["modelVersion"]) == {"rbsim06"}
 
 
 @pytest.mark.slow

@@ -20,7 +20,7 @@ def test_model_from_the_butler(tiny_repo, tmp_path, pipetask):
     source, _ = tiny_repo
     repo = tmp_path / "repo"
     shutil.copytree(source, repo)
-    assert register_model(str(repo), default_model_path(), "models/realbogus") == "rbsim05"
+    assert register_model(str(repo), default_model_path(), "models/realbogus") == "rbsim06"
     where = ("-d", "instrument='RBSimCam' AND visit=10000")
     # The same TorchScript file from disk and from the butler: identical scores.
     pipetask(

@@ -299,6 +299,8 @@ def test_variety_and_shifted_presets_validate():
         assert getattr(variety, name) == getattr(training, name) == getattr(shifted, name)
     assert list(variety.tracts) == [3080, 4024]
     assert list(shifted.tracts) == [4024]
+    # Twice the training set; the shifted test stays the one field it was first built with.
+    assert variety.fieldsPerTract == 2 and shifted.fieldsPerTract == training.fieldsPerTract == 1
     # Outside the training ranges: a PSF family variety never draws, and broader seeing in pixels.
     assert not set(shifted.psfFamilies) & set(variety.psfFamilies)
     assert shifted.seeingRange[0] / shifted.pixelScale > variety.seeingRange[1] / variety.pixelScale

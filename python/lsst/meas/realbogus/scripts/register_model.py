@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("repo", help="Butler repository.")
     parser.add_argument("model", help="TorchScript model file with meas_realbogus metadata.")
-    parser.add_argument("collection", help="RUN collection to create, e.g. models/realbogus/rbsim05.")
+    parser.add_argument("collection", help="RUN collection to create, e.g. models/realbogus/rbsim06.")
     parser.add_argument("--dataset-type", default="realbogus_model", help="Dataset type name.")
     args = parser.parse_args(argv)
     try:
