@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -49,6 +51,43 @@ def test_build_refuse_and_overwrite(tmp_path):
     replaced = run(str(repo), *args, "--overwrite", "--no-progress")
     assert replaced.returncode == 0, replaced.stderr
     assert yaml.safe_load(replaced.stdout)["dia_sources"] == summary["dia_sources"]
+
+
+def test_sigterm_stops_the_workers_and_leaves_nothing(tmp_path):
+    """A SIGTERM mid-build, as a batch system sends one, cleans up as Ctrl-C does."""
+    repo = tmp_path / "repo"
+    process = subprocess.Popen(
+        [sys.executable, str(SCRIPT), str(repo), "--preset", "demo", "-j", "2", "--no-progress"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
+        start_new_session=True,
+    )
+    try:
+        # Wait for the workers to write their first images into the half-built repository.
+        deadline = time.monotonic() + 300
+        while not any(tmp_path.glob("_building_repo_*/**/*.fits")):
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "no image written in 300 s"
+            time.sleep(0.2)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 143, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert list(tmp_path.iterdir()) == []
+    # No worker outlives the command (they share its process group).
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            break
+        assert time.monotonic() < deadline, "simulation workers still running after the command exited"
+        time.sleep(0.2)
 
 
 def test_bad_options_are_reported(tmp_path, capsys):

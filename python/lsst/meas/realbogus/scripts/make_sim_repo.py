@@ -7,7 +7,9 @@ __all__ = ("main",)
 import argparse
 import logging
 import os
+import signal
 import sys
+from typing import Any
 
 import yaml
 
@@ -103,6 +105,14 @@ def _make_config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> S
     return config
 
 
+class _Terminated(KeyboardInterrupt):
+    """A SIGTERM, raised in the main thread so the build cleans up as after Ctrl-C."""
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise _Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command; returns the exit status."""
     parser = _parser()
@@ -116,6 +126,9 @@ def main(argv: list[str] | None = None) -> int:
         config.saveToStream(sys.stdout)
         return 0
     logging.basicConfig(level=args.log_level, format="%(levelname)s %(name)s: %(message)s")
+    # A SIGTERM (a batch system's, or kill) interrupts the build as Ctrl-C does: the queued
+    # detectors are dropped and the half-built directory is removed.
+    signal.signal(signal.SIGTERM, _terminate)
 
     bar = None
     if not args.no_progress:
@@ -142,6 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     except (RepoExistsError, RegistryDatabaseError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as err:
+        print(f"interrupted: {args.repo} was not built", file=sys.stderr)
+        return 143 if isinstance(err, _Terminated) else 130
     finally:
         if bar is not None:
             bar.close()

@@ -164,8 +164,13 @@ def _run_groups(
         max_workers=processes, mp_context=context, initializer=_GroupWriter.initialize, initargs=init
     ) as pool:
         futures = [pool.submit(_GroupWriter.run_group, group) for group in groups]
-        for future in as_completed(futures):
-            yield future.result()
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        except BaseException:
+            # Interrupted or failed: leaving the pool waits for the running groups, not the queued.
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
 
 
 def _register(butler: Butler, repo: str, config: SimulationConfig, camera, tracts, visits) -> None:
