@@ -87,7 +87,7 @@ def test_every_optional_kind_has_a_rate():
         assert getattr(config, field) == 0.0, f"{field} must be off by default"
 
 
-def _simulate(rate_field: str | None, value: float):
+def _simulate(rate_field: str | None, value: float, **overrides):
     config = SimulationConfig()
     PRESETS["tiny"][0](config)
     config.tracts = [3080]
@@ -95,6 +95,8 @@ def _simulate(rate_field: str | None, value: float):
     config.nBrightStars = 4
     if rate_field is not None:
         setattr(config, rate_field, value)
+    for field, override in overrides.items():
+        setattr(config, field, override)
     config.validate()
     camera, tracts, visits = plan_work(config, seed=9)
     sim = DetectorSimulator(config, camera, tracts[0], 0, 0, "r", seed=9)
@@ -178,3 +180,66 @@ def test_ghost_glint_and_spike_drawing():
     artifacts.draw_diffraction_spikes(rotated, spikes, 1.5, rotation=10.0)
     assert rotated.sum() == pytest.approx(image.sum(), rel=0.05)
     assert np.abs(rotated - image).sum() > 0.5 * image.sum()
+
+
+# ---------------------------------------------------------------- residual shapes
+
+
+def _gaussian_stamp(sigma: float, half: int) -> np.ndarray:
+    offsets = np.arange(-half, half + 1)
+    stamp = np.exp(-0.5 * (offsets[:, None] ** 2 + offsets[None, :] ** 2) / sigma**2)
+    return stamp / stamp.sum()
+
+
+def _residual_pair(psf_image, psf_sigma=2.0, seed=4):
+    x, y = np.array([40.3]), np.array([41.7])
+    drawn = []
+    for image in (None, psf_image):
+        residuals = artifacts.make_residuals(
+            np.random.default_rng(seed), "nuclear_residual", x, y, 1, 1.0, psf_sigma, (10.0, 10.0), image
+        )
+        layer = np.zeros((83, 83))
+        artifacts.draw_residuals(layer, residuals, psf_sigma, image)
+        drawn.append((residuals, layer))
+    return drawn
+
+
+def test_residuals_in_a_gaussian_psf_image_are_the_gaussian_residuals():
+    """residualShape='psf' with a Gaussian PSF draws what the Gaussian shape draws, at the same S/N."""
+    (gauss, gauss_layer), (psf, psf_layer) = _residual_pair(_gaussian_stamp(2.0, 14))
+    assert psf["flux"][0] == pytest.approx(gauss["flux"][0], rel=0.03)
+    assert np.abs(psf_layer - gauss_layer).max() < 0.05 * np.abs(gauss_layer).max()
+
+
+def test_residuals_take_the_shape_of_a_donut_psf():
+    """A defocused PSF's residual is a ring: little at the centre, unlike the Gaussian one."""
+    from lsst.meas.realbogus.simulation.psf_families import PsfFamilyParameters, family_kernel
+    from scipy.signal import fftconvolve
+
+    donut = fftconvolve(
+        _gaussian_stamp(1.0, 20),
+        family_kernel(PsfFamilyParameters("defocused", fwhm=12.0, obscuration=0.6), half=20),
+        "same",
+    )
+    donut /= donut.sum()
+    (_, gauss_layer), (_, psf_layer) = _residual_pair(donut, psf_sigma=4.0)
+    centre = (slice(41, 43), slice(40, 41))  # the pixels nearest (40.3, 41.7)
+    assert np.abs(gauss_layer[centre]).max() > 0.5 * np.abs(gauss_layer).max()
+    assert np.abs(psf_layer[centre]).max() < 0.1 * np.abs(psf_layer).max()
+
+
+def test_simulator_draws_residuals_in_the_visit_psf():
+    """residualShape='psf' changes the difference image only around the core residuals."""
+    gaussian = _simulate("nuclearResidualRate", 4.0, psfFamilies=["elongated"], psfFamilyWeights=[1.0])
+    psf = _simulate(
+        "nuclearResidualRate", 4.0, psfFamilies=["elongated"], psfFamilyWeights=[1.0], residualShape="psf"
+    )
+    for g, p in zip(gaussian, psf):
+        kinds = np.asarray(p.truth["kind"]).astype(str)
+        assert np.array_equal(kinds, np.asarray(g.truth["kind"]).astype(str))
+        changed = np.abs(p.difference.astype(float) - g.difference) > 1e-3 * np.sqrt(p.difference_variance)
+        near = np.zeros_like(changed)
+        for x, y in zip(p.truth["x"][kinds == "nuclear_residual"], p.truth["y"][kinds == "nuclear_residual"]):
+            near[max(int(y) - 40, 0) : int(y) + 41, max(int(x) - 40, 0) : int(x) + 41] = True
+        assert changed.any() == bool((kinds == "nuclear_residual").any())
+        assert not (changed & ~near).any()

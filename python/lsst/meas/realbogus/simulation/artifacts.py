@@ -376,14 +376,17 @@ def make_residuals(
     sky_sigma: float,
     psf_sigma: float,
     snr_range: tuple[float, float],
+    psf_image: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Subtraction residuals at the cores of bright galaxies or stars (local PSF-model mismatch).
 
-    Each residual is ``flux * (G(a * sigma, centre + d) - G(sigma, centre))``:
-    a PSF of the wrong width ``a`` in [0.75, 1.3] and slightly off centre
-    (``d``, 0.3 pixels rms), minus the right one, positive or negative, with
-    its flux set so its matched-filter S/N on sky noise ``sky_sigma`` is drawn
-    in ``snr_range``.
+    Each residual is ``flux * (P_a(centre + d) - P(centre))``: the PSF ``P``
+    made wider or narrower by a factor ``a`` in [0.75, 1.3] and slightly off
+    centre (``d``, 0.3 pixels rms), minus the right one, positive or negative,
+    with its flux set so its matched-filter S/N on sky noise ``sky_sigma``
+    (a Gaussian filter of sigma ``psf_sigma``, as detection uses) is drawn in
+    ``snr_range``. ``P`` is a Gaussian of sigma ``psf_sigma``, or the visit's
+    PSF image ``psf_image`` (see `draw_residuals`).
 
     Parameters
     ----------
@@ -399,18 +402,31 @@ def make_residuals(
         Per-pixel sky noise (nJy) and PSF sigma (pixels).
     snr_range : `tuple` [`float`, `float`]
         Range of the residuals' S/N.
+    psf_image : `numpy.ndarray`, optional
+        Unit-sum PSF stamp with the PSF's centre on its central pixel; `None`
+        for a Gaussian of sigma ``psf_sigma``.
     """
     n = min(n, len(x))
     pick = rng.choice(len(x), n, replace=False) if n else np.zeros(0, int)
     ratio = rng.uniform(0.75, 1.3, n)
     shift = 0.3 * rng.standard_normal((n, 2))
     snr = rng.uniform(*snr_range, n) * rng.choice([-1.0, 1.0], n)
-    # Matched-filter response of the unit residual: sum(r * g) / sqrt(sum(g**2)) for the unit PSF g,
-    # with Gaussian overlaps sum(G(s1) * G(s2)) = 1 / (2 pi (s1**2 + s2**2)) (shift neglected).
     s2 = psf_sigma**2
-    response = (1.0 / (2.0 * np.pi * (s2 * ratio**2 + s2)) - 1.0 / (4.0 * np.pi * s2)) / np.sqrt(
-        1.0 / (4.0 * np.pi * s2)
-    )
+    if psf_image is None:
+        # Matched-filter response of the unit residual: sum(r * g) / sqrt(sum(g**2)) for the unit
+        # PSF g, with Gaussian overlaps sum(G(s1) * G(s2)) = 1 / (2 pi (s1**2 + s2**2)) (shift
+        # neglected).
+        response = (1.0 / (2.0 * np.pi * (s2 * ratio**2 + s2)) - 1.0 / (4.0 * np.pi * s2)) / np.sqrt(
+            1.0 / (4.0 * np.pi * s2)
+        )
+    else:
+        # The same sum, on the pixels of the stamp.
+        half = psf_image.shape[0] // 2
+        offsets = np.arange(-half, half + 1, dtype=float)
+        g = np.exp(-0.5 * (offsets[:, None] ** 2 + offsets[None, :] ** 2) / s2) / (2.0 * np.pi * s2)
+        response = np.array(
+            [np.sum((_scaled_psf(psf_image, a, 0.0, 0.0, offsets) - psf_image) * g) for a in ratio]
+        ) / np.sqrt(np.sum(g**2))
     flux = snr * sky_sigma / np.maximum(np.abs(response), 1e-6)
     return _truth(
         kind,
@@ -424,8 +440,38 @@ def make_residuals(
     )
 
 
-def draw_residuals(image: np.ndarray, residuals: dict[str, np.ndarray], psf_sigma: float) -> None:
-    """Add core residuals (from `make_residuals`) to ``image`` in place."""
+def _scaled_psf(
+    psf_image: np.ndarray,
+    ratio: float,
+    oy: float | np.ndarray,
+    ox: float | np.ndarray,
+    grid: np.ndarray | None = None,
+) -> np.ndarray:
+    """The PSF stamp widened by ``ratio`` (flux kept), sampled at offsets ``oy, ox`` from its centre.
+
+    With ``grid`` (1-d offsets), ``oy`` and ``ox`` are the centre's offsets
+    and the result is sampled on the ``grid x grid`` pixels.
+    """
+    half = psf_image.shape[0] // 2
+    if grid is not None:
+        oy, ox = grid[:, None] - oy, grid[None, :] - ox
+    coords = np.array(np.broadcast_arrays(oy / ratio + half, ox / ratio + half))
+    sampled = ndimage.map_coordinates(psf_image, coords, order=3, mode="constant", cval=0.0)
+    return sampled / ratio**2
+
+
+def draw_residuals(
+    image: np.ndarray,
+    residuals: dict[str, np.ndarray],
+    psf_sigma: float,
+    psf_image: np.ndarray | None = None,
+) -> None:
+    """Add core residuals (from `make_residuals`) to ``image`` in place.
+
+    ``psf_image`` (a unit-sum PSF stamp centred on its central pixel, as given
+    to `make_residuals`) draws them in the PSF's own shape; `None` draws
+    Gaussians of sigma ``psf_sigma``.
+    """
     for x, y, flux, ratio, dx, dy in zip(
         residuals["x"],
         residuals["y"],
@@ -434,13 +480,21 @@ def draw_residuals(image: np.ndarray, residuals: dict[str, np.ndarray], psf_sigm
         residuals["dx"],
         residuals["dy"],
     ):
-        grid = _stamp_grid(x, y, int(np.ceil(6 * psf_sigma * max(ratio, 1.0))) + 1, image.shape)
+        if psf_image is None:
+            reach = int(np.ceil(6 * psf_sigma * max(ratio, 1.0))) + 1
+        else:
+            reach = int(np.ceil((psf_image.shape[0] // 2) * max(ratio, 1.0))) + 1
+        grid = _stamp_grid(x, y, reach, image.shape)
         if grid is None:
             continue
         sl, ox, oy = grid
-        wide = psf_sigma * ratio
-        a = np.exp(-0.5 * ((ox - dx) ** 2 + (oy - dy) ** 2) / wide**2) / (2 * np.pi * wide**2)
-        b = np.exp(-0.5 * (ox**2 + oy**2) / psf_sigma**2) / (2 * np.pi * psf_sigma**2)
+        if psf_image is None:
+            wide = psf_sigma * ratio
+            a = np.exp(-0.5 * ((ox - dx) ** 2 + (oy - dy) ** 2) / wide**2) / (2 * np.pi * wide**2)
+            b = np.exp(-0.5 * (ox**2 + oy**2) / psf_sigma**2) / (2 * np.pi * psf_sigma**2)
+        else:
+            a = _scaled_psf(psf_image, ratio, oy - dy, ox - dx)
+            b = _scaled_psf(psf_image, 1.0, oy, ox)
         image[sl] += flux * (a - b)
 
 

@@ -277,6 +277,15 @@ class SimulationConfig(pexConfig.Config):
         "kind 'star_residual'.",
         default=0.0,
     )
+    residualShape = pexConfig.ChoiceField[str](
+        doc="Shape of galaxy-core and star residuals: the PSF made wider or narrower, minus the PSF.",
+        default="gaussian",
+        allowed={
+            "gaussian": "A Gaussian PSF of the visit's effective sigma, whatever its family.",
+            "psf": "The visit's PSF image at the detector centre, family included (a defocused visit's "
+            "residuals are rings).",
+        },
+    )
     residualSnrRange = pexConfig.ListField[float](
         doc="Range of the matched-filter S/N of galaxy-core and star residuals.",
         default=[5.0, 30.0],

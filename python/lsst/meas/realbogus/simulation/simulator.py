@@ -437,15 +437,22 @@ class DetectorSimulator:
         m = self.margin
         return array[m : m + self.size, m : m + self.size]
 
-    def _family_psf_sigma(self, kernel: KernelModel, family: PsfFamilyParameters) -> float:
-        """Effective sigma of the science PSF at the detector centre, with the family kernel."""
+    def psf_image(self, kernel: KernelModel, family: PsfFamilyParameters) -> np.ndarray:
+        """Unit-sum image of the science PSF at the detector centre, family kernel included.
+
+        The PSF's centre is on the central pixel of the odd-sized stamp.
+        """
         c = np.array([(self.size - 1) / 2])
         amps, sigmas = self.psf_components(kernel, c, c)
         shape_kernel = family_kernel(family)
         half = int(np.ceil(5 * sigmas.max())) + shape_kernel.shape[0] // 2 + 2
         stamp, _, _ = gaussian_stamps(np.zeros(1), np.zeros(1), amps, sigmas, half)
         psf = scipy.signal.fftconvolve(stamp[0], shape_kernel, mode="same")
-        psf /= psf.sum()
+        return psf / psf.sum()
+
+    def _family_psf_sigma(self, kernel: KernelModel, family: PsfFamilyParameters) -> float:
+        """Effective sigma of the science PSF at the detector centre, with the family kernel."""
+        psf = self.psf_image(kernel, family)
         return float(np.sqrt(1.0 / (4.0 * np.pi * np.sum(psf**2))))
 
     def _optional_artifacts(
@@ -515,6 +522,7 @@ class DetectorSimulator:
         cut = min(mag_to_flux(21.0), np.sort(gflux)[-min(20, len(gflux))]) if len(gflux) else np.inf
         galaxies_bright = gflux >= cut
         stars_bright = (self.stars["flux"] > mag_to_flux(20.0)) & (self.stars["flux"] < mag_to_flux(16.0))
+        psf_image = None
         for kind, rate, catalog, select in (
             ("nuclear_residual", config.nuclearResidualRate, self.galaxies, galaxies_bright),
             ("star_residual", config.starResidualRate, self.stars, stars_bright),
@@ -524,11 +532,21 @@ class DetectorSimulator:
                 continue
             x, y = catalog["x"][select] - m + dx, catalog["y"][select] - m + dy
             inside = (x > 2) & (x < size - 3) & (y > 2) & (y < size - 3)
+            if psf_image is None and config.residualShape == "psf":
+                psf_image = self.psf_image(visit.kernel, visit.psf_family)
             drawn = artifacts.make_residuals(
-                rng, kind, x[inside], y[inside], n, visit.sky_sigma, psf_sigma, tuple(config.residualSnrRange)
+                rng,
+                kind,
+                x[inside],
+                y[inside],
+                n,
+                visit.sky_sigma,
+                psf_sigma,
+                tuple(config.residualSnrRange),
+                psf_image,
             )
             layer = np.zeros(shape)
-            artifacts.draw_residuals(layer, drawn, psf_sigma)
+            artifacts.draw_residuals(layer, drawn, psf_sigma, psf_image)
             electronic = layer if electronic is None else electronic + layer
             found.append(drawn)
         for kind, n in (
