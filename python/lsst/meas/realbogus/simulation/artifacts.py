@@ -422,10 +422,10 @@ def make_residuals(
     else:
         # The same sum, on the pixels of the stamp.
         half = psf_image.shape[0] // 2
-        offsets = np.arange(-half, half + 1, dtype=float)
-        g = np.exp(-0.5 * (offsets[:, None] ** 2 + offsets[None, :] ** 2) / s2) / (2.0 * np.pi * s2)
+        oy, ox = np.mgrid[-half : half + 1, -half : half + 1].astype(float)
+        g = np.exp(-0.5 * (ox**2 + oy**2) / s2) / (2.0 * np.pi * s2)
         response = np.array(
-            [np.sum((_scaled_psf(psf_image, a, 0.0, 0.0, offsets) - psf_image) * g) for a in ratio]
+            [np.sum((_scaled_psf(psf_image, a, oy, ox) - psf_image) * g) for a in ratio]
         ) / np.sqrt(np.sum(g**2))
     flux = snr * sky_sigma / np.maximum(np.abs(response), 1e-6)
     return _truth(
@@ -440,22 +440,10 @@ def make_residuals(
     )
 
 
-def _scaled_psf(
-    psf_image: np.ndarray,
-    ratio: float,
-    oy: float | np.ndarray,
-    ox: float | np.ndarray,
-    grid: np.ndarray | None = None,
-) -> np.ndarray:
-    """The PSF stamp widened by ``ratio`` (flux kept), sampled at offsets ``oy, ox`` from its centre.
-
-    With ``grid`` (1-d offsets), ``oy`` and ``ox`` are the centre's offsets
-    and the result is sampled on the ``grid x grid`` pixels.
-    """
+def _scaled_psf(psf_image: np.ndarray, ratio: float, oy: np.ndarray, ox: np.ndarray) -> np.ndarray:
+    """The PSF stamp widened by ``ratio`` (flux kept), sampled at pixel offsets ``oy, ox`` from its centre."""
     half = psf_image.shape[0] // 2
-    if grid is not None:
-        oy, ox = grid[:, None] - oy, grid[None, :] - ox
-    coords = np.array(np.broadcast_arrays(oy / ratio + half, ox / ratio + half))
+    coords = np.array([oy / ratio + half, ox / ratio + half])
     sampled = ndimage.map_coordinates(psf_image, coords, order=3, mode="constant", cval=0.0)
     return sampled / ratio**2
 
