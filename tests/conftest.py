@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -22,6 +23,26 @@ from lsst.meas.realbogus.simulation.simulator import DetectorSimulator
 TINY_SEED = 7
 PIPELINES = Path(__file__).parents[1] / "pipelines"
 SUPPORT = Path(__file__).parent / "support"
+
+
+def _makefile_default(name: str) -> str:
+    """The default of a ``NAME ?= value`` variable of the package's Makefile."""
+    text = (Path(__file__).parents[1] / "Makefile").read_text()
+    match = re.search(rf"^{name} \?= (\S+)$", text, re.MULTILINE)
+    assert match, f"Makefile has no '{name} ?=' line"
+    return match.group(1)
+
+
+@pytest.fixture(scope="session")
+def shipped_model_version() -> str:
+    """The version of the shipped real/bogus model: the Makefile's ``MODEL_VERSION``, which rebuilds it."""
+    return _makefile_default("MODEL_VERSION")
+
+
+@pytest.fixture(scope="session")
+def shipped_desom_version() -> str:
+    """The version of the shipped DESOM: the Makefile's ``DESOM_VERSION``."""
+    return _makefile_default("DESOM_VERSION")
 
 
 def _tiny_config() -> SimulationConfig:

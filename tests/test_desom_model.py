@@ -101,12 +101,13 @@ def test_bad_files_and_metadata(tmp_path):
         DesomMetadata.from_json(json.dumps({"version": "x"}))
 
 
-def test_shipped_desom_and_its_labelling():
+def test_shipped_desom_and_its_labelling(shipped_desom_version):
     """The package's DESOM loads, matches its labelling, and places thumbnails on its map."""
     path, labels_path = default_desom_paths()
     desom = load_desom(path)
     labels = PrototypeLabels.read(labels_path)
     md = desom.metadata
+    assert md.version == shipped_desom_version
     labels.check_for(md.version, md.map_shape, where=labels_path)
     assert md.map_shape == (30, 30) and md.latent_size == 120 and md.input.size == 32
     assert 0 < labels.real.sum() < labels.real.size and labels.stacker

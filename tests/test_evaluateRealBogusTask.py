@@ -49,7 +49,7 @@ def test_nothing_scored_is_no_work():
         task.run({}, {})
 
 
-def test_metrics_plots_saliency_and_files(detector_visit, detector_inputs, tmp_path):
+def test_metrics_plots_saliency_and_files(detector_visit, detector_inputs, tmp_path, shipped_model_version):
     product, _ = detector_visit
     scores = RealBogusTask().run(**detector_inputs).scores
     labels = LabelDetectionsTask().run(product.dia_sources, product.truth).labels
@@ -61,7 +61,7 @@ def test_metrics_plots_saliency_and_files(detector_visit, detector_inputs, tmp_p
     result = task.run({"d": scores}, {"d": labels}, {"d": detector_inputs})
     metrics = result.metrics
     assert metrics["overall"]["count"] == len(scores) and metrics["detectors"] == 1
-    assert metrics["model"]["version"] == "rbsim06" and metrics["threshold"] == 0.5
+    assert metrics["model"]["version"] == shipped_model_version and metrics["threshold"] == 0.5
     for name in ("rocPlot", "prPlot", "detPlot", "calibrationPlot", "snrPlot", "kindPlot", "saliencyPlot"):
         assert isinstance(getattr(result, name), Figure), name
     assert len(result.saliencyPlot.axes) == 2 * 3 * 4  # 4 detections, 3 channels, image and map

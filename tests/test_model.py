@@ -60,9 +60,9 @@ def test_round_trip_and_cache(model_file):
     assert np.allclose(scores, 1 / (1 + np.exp(-logits)), atol=1e-6)
 
 
-def test_shipped_model_loads():
+def test_shipped_model_loads(shipped_model_version):
     model = load_model(default_model_path())
-    assert model.metadata.version == "rbsim06"
+    assert model.metadata.version == shipped_model_version
     assert model.metadata.input.shape == (3, 51, 51)
 
 

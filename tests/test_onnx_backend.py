@@ -40,14 +40,14 @@ def test_bad_onnx_files(tmp_path):
     assert main([str(tmp_path / "none.pt"), str(tmp_path / "y.onnx")]) == 1
 
 
-def test_task_with_the_onnx_backend(detector_inputs):
+def test_task_with_the_onnx_backend(detector_inputs, shipped_model_version):
     torchscript = RealBogusConfig()
     torchscript.backend = "torchscript"
     ts_scores = RealBogusTask(config=torchscript).run(**detector_inputs).scores
     config = RealBogusConfig()
     assert config.resolved_backend() == "onnx" and config.resolved_model_file().endswith("rb_default.onnx")
     onnx_scores = RealBogusTask(config=config).run(**detector_inputs).scores
-    assert len(onnx_scores) == len(ts_scores) and set(onnx_scores["modelVersion"]) == {"rbsim06"}
+    assert len(onnx_scores) == len(ts_scores) and set(onnx_scores["modelVersion"]) == {shipped_model_version}
     np.testing.assert_allclose(onnx_scores["score"], ts_scores["score"], atol=1e-5, rtol=0)
     config.backend = "onnx"
     config.modelSource = "butler"

@@ -210,7 +210,7 @@ def test_unavailable_device_fails_at_construction():
 
 
 @pytest.mark.slow
-def test_pipetask_scores_every_dia_source(scored_tiny_repo):
+def test_pipetask_scores_every_dia_source(scored_tiny_repo, shipped_model_version):
     repo, collection = scored_tiny_repo
     with Butler.from_config(str(repo), collections=[collection]) as butler:
         refs = butler.query_datasets("dia_source_unstandardized", limit=None)
@@ -221,7 +221,7 @@ def test_pipetask_scores_every_dia_source(scored_tiny_repo):
             assert np.array_equal(scores["diaSourceId"], dia["diaSourceId"])
             assert np.all(np.isfinite(scores["score"]))
             assert np.all((scores["score"] >= 0) & (scores["score"] <= 1))
-            assert set(scores["modelVersion"]) == {"rbsim06"}
+            assert set(scores["modelVersion"]) == {shipped_model_version}
 
 
 @pytest.mark.slow
