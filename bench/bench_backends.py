@@ -101,7 +101,7 @@ def main() -> None:
     global THREADS
     THREADS = args.threads
     torch.set_num_threads(args.threads)
-    PEAK = matmul_peak()
+    PEAK = matmul_peak(args.threads)
     rng = np.random.default_rng(0)
     stamps = rng.normal(0, 1, (args.stamps, 3, 51, 51)).astype(np.float32)
     version = load_model(default_model_path()).metadata.version
