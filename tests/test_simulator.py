@@ -301,7 +301,6 @@ def test_variety_and_shifted_presets_validate():
     assert list(shifted.tracts) == [4024]
     # Twice the training set; the shifted test stays the one field it was first built with.
     assert variety.fieldsPerTract == 2 and shifted.fieldsPerTract == training.fieldsPerTract == 1
-    assert variety.nuclearResidualRate == 8.0 and shifted.nuclearResidualRate == 4.0
     # Outside the training ranges: a PSF family variety never draws, and broader seeing in pixels.
     assert not set(shifted.psfFamilies) & set(variety.psfFamilies)
     assert shifted.seeingRange[0] / shifted.pixelScale > variety.seeingRange[1] / variety.pixelScale

@@ -511,9 +511,7 @@ def _variety(config: SimulationConfig) -> None:
     config.diffractionSpikeRate = 3.0
     config.ghostRate = 0.5
     config.glintRate = 1.0
-    # Twice the galaxy-core residuals of the other kinds: with 4 per detector-visit the classifier
-    # scored residuals of poor subtractions as surely real (training.rst, "Honest reading").
-    config.nuclearResidualRate = 8.0
+    config.nuclearResidualRate = 4.0
     config.starResidualRate = 4.0
     config.ampOffsetRate = 0.3
     config.edgeGlowRate = 0.3
@@ -525,8 +523,6 @@ def _shifted(config: SimulationConfig) -> None:
     _variety(config)
     config.tracts = [4024]
     config.fieldsPerTract = 1
-    # The test tract keeps the artifact rates it was first built with, so its figures stay comparable.
-    config.nuclearResidualRate = 4.0
     config.psfFamilies = ["defocused"]
     config.psfFamilyWeights = [1.0]
     config.templatePsfFwhmRange = [0.9, 1.1]
