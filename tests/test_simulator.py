@@ -306,3 +306,19 @@ def test_variety_and_shifted_presets_validate():
     assert shifted.seeingRange[0] / shifted.pixelScale > variety.seeingRange[1] / variety.pixelScale
     for field in ("ghostRate", "glintRate", "diffractionSpikeRate", "nuclearResidualRate"):
         assert getattr(variety, field) > 0
+
+
+def test_bad_photometry_visits():
+    """badPhotometryProbability scales some visits' flux-scale errors and leaves every other draw alone."""
+    config = _preset("variety")
+    before = plan_work(config, 1)[2]
+    config.badPhotometryProbability = 0.5
+    config.badPhotometricError = 0.05
+    after = plan_work(config, 1)[2]
+    ratios = []
+    for a, b in zip(before, after, strict=True):
+        for name in ("shift", "kernel_factor", "sky_sigma", "seeing", "kernel"):
+            assert getattr(a, name) == getattr(b, name)
+        ratios.append(b.flux_scale_error / a.flux_scale_error)
+    # Each visit keeps its error (good) or has it scaled by 0.05 / 0.01 (bad); some of each.
+    assert set(np.round(ratios, 6)) == {1.0, 5.0}

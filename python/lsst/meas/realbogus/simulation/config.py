@@ -159,6 +159,17 @@ class SimulationConfig(pexConfig.Config):
     photometricError = pexConfig.Field[float](
         doc="Fractional error of the template flux scaling.", default=0.003
     )
+    badPhotometryProbability = pexConfig.RangeField[float](
+        doc="Probability that a visit's template flux scaling is badly fitted (residuals of the template's "
+        "shape on every bright source). 0 draws nothing, so repositories made before it reproduce.",
+        default=0.0,
+        min=0.0,
+        max=1.0,
+        inclusiveMax=True,
+    )
+    badPhotometricError = pexConfig.RangeField[float](
+        doc="Fractional error of the template flux scaling of a badly scaled visit.", default=0.025, min=0.0
+    )
     detectionThreshold = pexConfig.Field[float](
         doc="Difference-image detection threshold, sigma.", default=5.0
     )

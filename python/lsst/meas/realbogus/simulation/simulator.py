@@ -208,6 +208,15 @@ def plan_visits(config: SimulationConfig, tracts: list[TractInfo], seed: int) ->
                     k_err = config.badKernelError if bad_kernel else config.kernelError
                     bad_astrometry = rng.uniform() < config.badAstrometryProbability
                     a_err = config.badAstrometricError if bad_astrometry else config.astrometricError
+                    # In the order these were always drawn, so repositories made before reproduce.
+                    sky_sigma = config.skySigma * rng.uniform(*config.skySigmaRange) * quality.sky_factor
+                    kernel_factor = float(max(1.0 + k_err * rng.standard_normal(), 0.3))
+                    shift = (float(a_err * rng.standard_normal()), float(a_err * rng.standard_normal()))
+                    flux_scale = rng.standard_normal()
+                    # Drawn last, and only when asked for, so the other draws stay as they were.
+                    p_bad = config.badPhotometryProbability
+                    bad_photometry = p_bad > 0 and rng.uniform() < p_bad
+                    p_err = config.badPhotometricError if bad_photometry else config.photometricError
                     visits.append(
                         VisitConditions(
                             visit=visit,
@@ -217,16 +226,11 @@ def plan_visits(config: SimulationConfig, tracts: list[TractInfo], seed: int) ->
                             epoch=e,
                             mjd=61000.0 + 3.0 * e + 0.01 * b + 0.3 * t + 0.05 * f,
                             seeing=seeing,
-                            sky_sigma=config.skySigma
-                            * rng.uniform(*config.skySigmaRange)
-                            * quality.sky_factor,
+                            sky_sigma=sky_sigma,
                             kernel=kernel,
-                            kernel_factor=float(max(1.0 + k_err * rng.standard_normal(), 0.3)),
-                            shift=(
-                                float(a_err * rng.standard_normal()),
-                                float(a_err * rng.standard_normal()),
-                            ),
-                            flux_scale_error=float(config.photometricError * rng.standard_normal()),
+                            kernel_factor=kernel_factor,
+                            shift=shift,
+                            flux_scale_error=float(p_err * flux_scale),
                             quality=quality,
                             **variety,
                         )
