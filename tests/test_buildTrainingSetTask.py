@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from lsst.meas.realbogus import BuildTrainingSetConfig, BuildTrainingSetTask, LabelDetectionsTask
 from lsst.meas.realbogus.stamps import CHANNELS, cut_images
+from lsst.meas.realbogus.stamps.resampling import centre_psf_fwhm
 from lsst.pipe.base import NoWorkFound
 
 
@@ -27,6 +28,9 @@ def test_triplets_are_the_raw_cutouts_with_labels(labelled):
     np.testing.assert_array_equal(triplets.cutouts, raw.data)
     assert triplets.table["isReal"].tolist() == labels["isReal"].tolist()
     assert triplets.table["flag_edge"].tolist() == raw.off_image.tolist()
+    # The detector's PSF width, which the trained model records as the widest it has seen.
+    fwhm = centre_psf_fwhm(labelled["difference"])
+    assert np.isfinite(fwhm) and np.allclose(triplets.table["psfFwhm"], fwhm)
 
 
 def test_cuts(labelled):

@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 import torch
 from lsst.daf.butler import Butler
-from lsst.images import Box
+from lsst.images import Box, MaskedImage
 from lsst.meas.realbogus import RealBogusConfig, RealBogusTask
 from lsst.meas.realbogus.cnn import DiaCNN
 from lsst.meas.realbogus.inference import ModelError, ModelMetadata, save_torchscript
+from lsst.meas.realbogus.stamps.resampling import centre_psf_fwhm, psf_fwhm
 from lsst.pex.config import FieldValidationError
 
 CHANNELS = ("template", "science", "difference")
@@ -241,3 +242,58 @@ def test_missing_input_for_one_detector(tiny_repo, tmp_path, pipetask):
         }
     assert (10000, 1) not in done
     assert len(done) == 7
+
+
+def test_wide_psf_is_resampled_to_the_model_limit(model_file, detector_inputs):
+    """With maxPsfFwhm below the detector's PSF, the cutouts are cut wider and averaged down."""
+    difference = detector_inputs["difference"]
+    fwhm = centre_psf_fwhm(difference)
+    plain = make_task(model_file).run(**detector_inputs).scores
+    assert np.all(plain["psfScale"] == 1.0)
+    # A limit above the PSF changes nothing (the model's own limit is 0 here: never resample).
+    same = make_task(model_file, maxPsfFwhm=fwhm * 1.01).run(**detector_inputs).scores
+    assert np.array_equal(same["score"], plain["score"], equal_nan=True)
+    task = make_task(model_file, maxPsfFwhm=fwhm / 1.5)
+    wide = task.run(**detector_inputs).scores
+    assert np.allclose(wide["psfScale"], 1.5)
+    assert task.metadata["psfScale"] == pytest.approx(1.5, rel=1e-6)
+    assert np.array_equal(wide["diaSourceId"], plain["diaSourceId"])
+    assert not np.allclose(wide["score"], plain["score"], equal_nan=True)
+    # The batch is the model's ModelInput cut at that scale (the one path).
+    dia = detector_inputs["diaSources"]
+    images = {k: detector_inputs[k] for k in ("science", "template", "difference")}
+    batch = task.model.metadata.input.cut(
+        images, dia["x"], dia["y"], bad_mask_planes=task.config.badMaskPlanes, scale=1.5
+    )
+    ok = np.isfinite(wide["score"])
+    np.testing.assert_array_equal(wide["score"][ok], task.model.predict(batch.data)[ok])
+    # Wider cutouts reach the edge sooner.
+    assert wide["flag_edge"].sum() >= plain["flag_edge"].sum()
+    # Given apart (as runQuantum does when it reads the image and mask planes only), the PSF is used;
+    # with none at all there is nothing to resample by, and the task says so.
+    planes = MaskedImage(difference.image, mask=difference.mask, variance=difference.variance)
+    inputs = dict(detector_inputs, difference=planes)
+    task = make_task(model_file, maxPsfFwhm=fwhm / 1.5)
+    assert np.allclose(task.run(**inputs, psf=difference.psf).scores["psfScale"], 1.5)
+    assert np.all(task.run(**inputs).scores["psfScale"] == 1.0)
+    assert task.metadata["psfMissing"]
+
+
+@pytest.mark.slow
+def test_pipetask_reads_the_psf_to_resample(scored_tiny_repo, pipetask):
+    """Through pipetask (image and mask planes read alone) the PSF comes from its own component."""
+    repo, plain_collection = scored_tiny_repo
+    where = "instrument='RBSimCam' AND visit=10000 AND detector=0"
+    pipetask(
+        repo, "RealBogus.yaml", "RBSimCam/sim", "u/test/psf", "-d", where, "-c", "realBogus:maxPsfFwhm=1.0"
+    )
+    with Butler.from_config(str(repo)) as butler:
+        data_id = {"instrument": "RBSimCam", "visit": 10000, "detector": 0}
+        psf = butler.get("difference_image.psf", data_id, collections="RBSimCam/sim")
+        bbox = butler.get("difference_image.bbox", data_id, collections="RBSimCam/sim")
+        wide = butler.get("dia_source_realbogus", data_id, collections="u/test/psf")
+        plain = butler.get("dia_source_realbogus", data_id, collections=plain_collection)
+    fwhm = psf_fwhm(psf, (bbox.x.start + bbox.x.stop - 1) / 2, (bbox.y.start + bbox.y.stop - 1) / 2)
+    assert np.allclose(wide["psfScale"], fwhm, rtol=1e-5)
+    assert np.all(plain["psfScale"] == 1.0)
+    assert np.array_equal(wide["diaSourceId"], plain["diaSourceId"])

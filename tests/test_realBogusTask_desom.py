@@ -14,6 +14,7 @@ from lsst.meas.realbogus.desom.stacking import fit_stacker, stacking_features
 from lsst.meas.realbogus.desom.training import train_desom
 from lsst.meas.realbogus.inference import ModelError
 from lsst.meas.realbogus.stamps import CHANNELS, ModelInput
+from lsst.meas.realbogus.stamps.resampling import centre_psf_fwhm
 from lsst.pex.config import FieldValidationError
 
 INPUT = ModelInput(("difference",), 32, "mong_eq9")
@@ -86,6 +87,31 @@ def test_every_row_placed_on_the_map(desom_files, detector_inputs):
     assert not scores["flag_noDesom"].any() and set(scores["desomVersion"]) == {"dtiny"}
     assert np.all((scores["scoreStacked"] >= 0) & (scores["scoreStacked"] <= 1))
     assert task.metadata["numUnusual"] == scores["flag_unusual"].sum()
+
+
+def test_wide_psf_resamples_the_desom_thumbnails_too(desom_files, detector_inputs):
+    """With a PSF above the limit, the DESOM is placed on the CNN's resampled cutouts (one cut)."""
+    scale = 1.4
+    limit = centre_psf_fwhm(detector_inputs["difference"]) / scale
+    scores = make_task(desom_files, maxPsfFwhm=limit).run(**detector_inputs).scores
+    assert np.allclose(scores["psfScale"], scale)
+    assert np.array_equal(
+        scores["score"], RealBogusTask(config=_plain(limit)).run(**detector_inputs).scores["score"]
+    )
+    dia = detector_inputs["diaSources"]
+    images = {k: detector_inputs[k] for k in ("template", "science", "difference")}
+    raw = ModelInput(CHANNELS, 51, "none").cut(
+        images, dia["x"], dia["y"], bad_mask_planes=["NO_DATA", "SATURATED", "BAD"], scale=scale
+    )
+    task = make_task(desom_files)
+    pv, _ = task.desom.assign(INPUT.prepare(raw.data))
+    assert np.array_equal(scores["desomPv"], pv)
+
+
+def _plain(limit):
+    config = RealBogusConfig()
+    config.maxPsfFwhm = limit
+    return config
 
 
 def test_unplaceable_rows_are_flagged_not_dropped(desom_files, detector_inputs):

@@ -55,6 +55,8 @@ def test_trains_and_writes_a_model(detector_visit, detector_inputs, tmp_path):
     md = result.model.metadata
     assert (md.version, md.channels, md.cutout_size) == ("ttrain", ("difference", "science"), 31)
     assert "unit test" in md.provenance
+    # The widest PSF of the training triplets, for resampling wider ones at inference.
+    assert md.max_psf_fwhm == pytest.approx(float(triplets.table["psfFwhm"].max()), abs=1e-3)
     assert load_model(tmp_path / "m.pt").metadata == md
     assert result.history["counts"]["train_real"] > 0 and len(result.history["epochs"]) == 1
     assert "runStartCpuTime" in task.metadata

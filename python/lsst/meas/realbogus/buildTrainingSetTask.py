@@ -18,6 +18,7 @@ from .labelDetectionsTask import LabelDetectionsConnections
 from .sharedConfig import CutoutFieldsMixin, CutoutSizeMixin, DiaSourceColumnsMixin
 from .sharedConnections import PER_DETECTOR, DetectorInputConnections, TripletTrainingConnections, connect_to
 from .stamps import TRIPLET_CHANNELS, LabelledTriplets, cut_images
+from .stamps.resampling import centre_psf_fwhm
 
 
 class BuildTrainingSetConnections(DetectorInputConnections, dimensions=PER_DETECTOR):
@@ -150,6 +151,7 @@ class BuildTrainingSetTask(pipeBase.PipelineTask):
                 "snr": np.asarray(selected["snr"], dtype=np.float32),
                 "flag_edge": off_image,
                 "badPixelFraction": bad_fraction.astype(np.float32),
+                "psfFwhm": np.full(len(selected), centre_psf_fwhm(difference), dtype=np.float32),
             }
         )
         n_real = int(table["isReal"].sum())

@@ -31,6 +31,7 @@ from .sharedConfig import (
 )
 from .sharedConnections import PER_DETECTOR, DesomConnections, DetectorInputConnections, ModelConnections
 from .stamps import Cutouts, cut_images
+from .stamps.resampling import centre_psf_fwhm, psf_scale, resample_stamps, resampled_size
 
 
 class RealBogusConnections(
@@ -83,6 +84,17 @@ class RealBogusConfig(
         default=64,
         check=lambda n: n > 0,
     )
+    maxPsfFwhm = pexConfig.Field[float](
+        doc="Widest PSF FWHM (pixels) to show the model: a detector whose difference-image PSF is wider "
+        "has its cutouts cut wider by the ratio and averaged onto the model's grid, so the PSF looks "
+        "this wide (a network has not learnt PSFs wider than its training images'). None: the "
+        "model's own max_psf_fwhm (the widest of its training set; 0 for a model that does not "
+        "record it); 0: never resample. The PSF is read from the difference image (its psf "
+        "component) only when this is not 0.",
+        default=None,
+        optional=True,
+        check=lambda f: f >= 0,
+    )
     desomBatchSize = pexConfig.Field[int](
         doc="Thumbnails per DESOM encoder batch (256: the fastest measured on a 2-core CPU, see task.rst).",
         default=256,
@@ -101,7 +113,11 @@ class RealBogusTask(pipeBase.PipelineTask):
     too many missing pixels (NaN, infinite, sentinel or masked; counted in
     ``badPixelFraction``), and rows that could not be scored (a non-finite
     centroid, a cutout with no valid pixel, or a non-finite model output).
-    Missing pixels are left out of the normalization's statistics.  An empty diaSource table gives
+    Missing pixels are left out of the normalization's statistics.  A detector
+    whose PSF is wider than the model's training images (``maxPsfFwhm``, by
+    default the model's ``max_psf_fwhm``) has its cutouts cut wider and
+    averaged down so that the PSF looks as wide as the widest training one
+    (`lsst.meas.realbogus.stamps.resampling`).  An empty diaSource table gives
     an empty score table, not `~lsst.pipe.base.NoWorkFound`, so that
     alert-production tasks downstream still run for the detector.
 
@@ -183,6 +199,12 @@ class RealBogusTask(pipeBase.PipelineTask):
         desom.metadata.unusual_distance(self.config.unusualPercentile)
         self.desom, self.desomLabels = desom, labels
 
+    def max_psf_fwhm(self) -> float:
+        """The widest PSF FWHM (pixels) shown to the model: ``maxPsfFwhm``, or the model's own (0: none)."""
+        if self.config.maxPsfFwhm is not None:
+            return self.config.maxPsfFwhm
+        return self.model.metadata.max_psf_fwhm if self.model is not None else 0.0
+
     def _buffer(self, n: int, md: ModelMetadata) -> np.ndarray | None:
         """A cutout buffer reused from detector to detector (up to 256 MB), or `None` for a fresh one."""
         shape = md.input.shape
@@ -212,12 +234,20 @@ class RealBogusTask(pipeBase.PipelineTask):
         for name in ("science", "template", "difference"):
             handle = butlerQC.get(getattr(inputRefs, name))
             inputs[name] = read_planes(handle) if self.config.doReadPlanesOnly else handle.get()
+            if name == "difference" and self.max_psf_fwhm() > 0:
+                psf = getattr(inputs[name], "psf", None)
+                inputs["psf"] = handle.get(component="psf") if psf is None else psf
         outputs = self.run(**inputs)
         butlerQC.put(outputs, outputRefs)
 
     @timeMethod
     def run(
-        self, diaSources: astropy.table.Table, science: Any, template: Any, difference: Any
+        self,
+        diaSources: astropy.table.Table,
+        science: Any,
+        template: Any,
+        difference: Any,
+        psf: Any = None,
     ) -> pipeBase.Struct:
         """Score diaSources.
 
@@ -231,6 +261,10 @@ class RealBogusTask(pipeBase.PipelineTask):
             Difference image, on the same pixel grid. Only the image and
             mask planes and the bounding box of the three are used, so any
             `lsst.images.MaskedImage` will do.
+        psf : `lsst.images.psfs.PointSpreadFunction`, optional
+            PSF of the difference image, used when `max_psf_fwhm` is not 0
+            (default: ``difference.psf``, if it has one; with neither, no
+            resampling).
 
         Returns
         -------
@@ -240,8 +274,9 @@ class RealBogusTask(pipeBase.PipelineTask):
             temperature), ``logit`` (its log-odds: the same order, without
             float32's ties at 1), ``scoreStd`` (spread of an ensemble's
             members, NaN for a single network), ``flag_edge``,
-            ``flag_badPixels``, ``flag_noScore``, ``badPixelFraction`` and
-            ``modelVersion``.
+            ``flag_badPixels``, ``flag_noScore``, ``badPixelFraction``,
+            ``modelVersion`` and ``psfScale`` (the factor the cutouts were
+            resampled by, 1 for none).
 
         Raises
         ------
@@ -272,6 +307,7 @@ class RealBogusTask(pipeBase.PipelineTask):
                 raise RuntimeError("No DESOM: with desomSource='butler', call set_desom() before run().")
             desom = self.desom
         threads = cpu_threads()
+        scale = self._psf_scale(difference, psf)
         if desom is None:
             batch = md.input.cut(
                 images,
@@ -281,19 +317,25 @@ class RealBogusTask(pipeBase.PipelineTask):
                 bad_mask_planes=config.badMaskPlanes,
                 out=self._buffer(len(x), md),
                 threads=threads,
+                scale=scale,
             )
         else:
             # One cut for both models when the CNN's cutouts hold the DESOM's thumbnails.
+            size = resampled_size(md.cutout_size, scale)
             raw = cut_images(
                 images,
                 md.channels,
                 x,
                 y,
-                md.cutout_size,
+                size,
                 fill=config.fillValue,
                 bad_mask_planes=config.badMaskPlanes,
-                out=self._buffer(len(x), md),
+                out=self._buffer(len(x), md) if scale == 1.0 else None,
             )
+            if scale > 1.0:
+                raw = Cutouts(
+                    resample_stamps(raw.data, md.cutout_size, scale), raw.off_image, raw.bad_fraction
+                )
             batch = Cutouts(
                 md.input.prepare(raw.data, md.channels, threads=threads), raw.off_image, raw.bad_fraction
             )
@@ -331,6 +373,7 @@ class RealBogusTask(pipeBase.PipelineTask):
             }
         )
         table["modelVersion"] = np.full(len(table), md.version, dtype="U7")
+        table["psfScale"] = np.full(len(table), scale, dtype=np.float32)
         if desom is not None:
             self._add_desom_columns(table, thumbnails, scorable)
         table.meta["MODEL_VERSION"] = md.version
@@ -339,6 +382,7 @@ class RealBogusTask(pipeBase.PipelineTask):
         self.metadata["numFlaggedEdge"] = int(table["flag_edge"].sum())
         self.metadata["numFlaggedBadPixels"] = int(table["flag_badPixels"].sum())
         self.metadata["numNoScore"] = int(no_score.sum())
+        self.metadata["psfScale"] = scale
         self.log.info(
             "Scored %d diaSources (%d at the edge, %d with bad pixels, %d unscored) with model %s.",
             len(table),
@@ -348,6 +392,27 @@ class RealBogusTask(pipeBase.PipelineTask):
             md.version,
         )
         return pipeBase.Struct(scores=table)
+
+    def _psf_scale(self, difference: Any, psf: Any) -> float:
+        """How much wider than `max_psf_fwhm` the PSF is at the detector's centre (1: not wider)."""
+        limit = self.max_psf_fwhm()
+        if limit <= 0:
+            return 1.0
+        fwhm = centre_psf_fwhm(difference, psf)
+        if not np.isfinite(fwhm):
+            if self.metadata.get("psfMissing") is None:
+                self.log.warning("No PSF for the difference image: cutouts are not resampled to its width.")
+            self.metadata["psfMissing"] = True
+            return 1.0
+        scale = psf_scale(fwhm, limit)
+        if scale > 1.0:
+            self.log.info(
+                "PSF FWHM %.2f pixels is wider than the limit, %.2f: cutouts resampled by %.3f.",
+                fwhm,
+                limit,
+                scale,
+            )
+        return scale
 
     def _add_desom_columns(
         self, table: astropy.table.Table, thumbnails: np.ndarray, scorable: np.ndarray

@@ -303,6 +303,7 @@ class TrainRealBogusTask(pipeBase.PipelineTask):
             logit_offset=round(calibration.offset, 6),
             members=len(results),
             architecture=config.architecture,
+            max_psf_fwhm=round(blocks.max_psf_fwhm, 3),
             threshold=config.threshold,
             provenance=(
                 f"TrainRealBogusTask {config.architecture}{f' x{len(results)}' if len(results) > 1 else ''} "

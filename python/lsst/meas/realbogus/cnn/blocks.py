@@ -159,6 +159,13 @@ class TripletBlocks:
     exclude_kinds : sequence of `str`
         Leave out rows of these kinds (the ``kind`` column), e.g. to withhold
         an artifact kind from training.
+
+    Attributes
+    ----------
+    max_psf_fwhm : `float`
+        The widest ``psfFwhm`` (pixels) of the rows kept in the blocks loaded
+        so far (0 while none with that column has been): after an epoch, the
+        training set's widest PSF, which the model records.
     """
 
     def __init__(
@@ -179,6 +186,7 @@ class TripletBlocks:
         self.min_snr = min_snr
         self.drop_edge = drop_edge
         self.exclude_kinds = tuple(exclude_kinds)
+        self.max_psf_fwhm = 0.0
 
     def __len__(self) -> int:
         return len(self.items)
@@ -206,6 +214,10 @@ class TripletBlocks:
         keep = self.rows(triplets)
         model_input = ModelInput(self.channels, self.size or triplets.size, self.normalization)
         stamps = triplets.cutouts if keep.all() else triplets.cutouts[keep]
+        if "psfFwhm" in table.colnames and keep.any():
+            widths = np.asarray(table["psfFwhm"], dtype=float)[keep]
+            if np.isfinite(widths).any():
+                self.max_psf_fwhm = max(self.max_psf_fwhm, float(np.nanmax(widths)))
         return Block(
             model_input.prepare(stamps, CHANNELS),
             np.asarray(table["isReal"], dtype=bool)[keep],

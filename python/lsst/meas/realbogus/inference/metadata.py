@@ -55,6 +55,11 @@ class ModelMetadata:
         Recommended decision threshold on the score.
     provenance : `str`
         Short description of how the model was trained (data, command).
+    max_psf_fwhm : `float`
+        The widest PSF FWHM of the training images, pixels: images of a
+        wider PSF are resampled to it before scoring (see
+        `lsst.meas.realbogus.stamps.resampling`); 0: not recorded, never
+        resampled.
     schema_version : `int`
         Version of this metadata layout.
 
@@ -75,6 +80,7 @@ class ModelMetadata:
     architecture: str = ""
     threshold: float = 0.5
     provenance: str = ""
+    max_psf_fwhm: float = 0.0
     schema_version: int = METADATA_SCHEMA_VERSION
 
     def __post_init__(self) -> None:
@@ -100,6 +106,8 @@ class ModelMetadata:
             problems.append(f"logit_offset must be a number in (-1000, 1000), got {self.logit_offset!r}")
         if not isinstance(self.members, int) or self.members < 1:
             problems.append(f"members must be an integer >= 1, got {self.members!r}")
+        if not (isinstance(self.max_psf_fwhm, int | float) and 0.0 <= self.max_psf_fwhm < 1e3):
+            problems.append(f"max_psf_fwhm must be a number in [0, 1000), got {self.max_psf_fwhm!r}")
         if not 0.0 <= self.threshold <= 1.0:
             problems.append(f"threshold must be in [0, 1], got {self.threshold!r}")
         if problems:

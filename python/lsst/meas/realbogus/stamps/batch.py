@@ -23,6 +23,7 @@ import numpy as np
 
 from .cutouts import Cutouts, cut_images
 from .normalization import NORMALIZATIONS, normalize
+from .resampling import resample_stamps, resampled_size
 
 CHANNELS = ("template", "science", "difference")
 """The stamp channels there are; a model takes any of them, in any order, each at most once."""
@@ -89,6 +90,7 @@ class ModelInput:
         bad_mask_planes: Sequence[str] = (),
         out: np.ndarray | None = None,
         threads: int = 1,
+        scale: float = 1.0,
     ) -> Cutouts:
         """Cut the model's channels around positions and prepare them.
 
@@ -109,6 +111,12 @@ class ModelInput:
             `~lsst.meas.realbogus.stamps.cutouts.extract_cutouts`).
         threads : `int`
             CPU threads the normalization may use.
+        scale : `float`
+            Above 1: cut ``scale`` times wider and average onto the model's
+            grid (`~lsst.meas.realbogus.stamps.resampling.resample_stamps`),
+            so that a PSF ``scale`` times wider than the model's widest looks
+            like it; the flags are those of the wider cutouts, and ``out``
+            is not used.
 
         Returns
         -------
@@ -120,9 +128,21 @@ class ModelInput:
         ValueError
             As `~lsst.meas.realbogus.stamps.cutouts.cut_images`.
         """
-        cutouts = cut_images(
-            images, self.channels, x, y, self.size, fill=fill, bad_mask_planes=bad_mask_planes, out=out
-        )
+        if scale > 1.0:
+            cutouts = cut_images(
+                images,
+                self.channels,
+                x,
+                y,
+                resampled_size(self.size, scale),
+                fill=fill,
+                bad_mask_planes=bad_mask_planes,
+            )
+            cutouts = dataclasses.replace(cutouts, data=resample_stamps(cutouts.data, self.size, scale))
+        else:
+            cutouts = cut_images(
+                images, self.channels, x, y, self.size, fill=fill, bad_mask_planes=bad_mask_planes, out=out
+            )
         return dataclasses.replace(cutouts, data=self.prepare(cutouts.data, self.channels, threads=threads))
 
     def prepare(

@@ -1,0 +1,182 @@
+"""Resampling stamps to a coarser pixel grid, so that a wide PSF looks as wide as the training ones.
+
+A network trained on images whose PSF is at most some width in pixels has
+never seen a wider one; resampled by the ratio of the widths, a stamp of a
+wider PSF becomes one it has seen (`lsst.meas.realbogus.stamps.batch.ModelInput.cut`
+with ``scale > 1``).  The resampling averages the input pixels over each
+output pixel's footprint (a box of ``scale`` input pixels a side), so it
+conserves flux and makes no aliasing of the noise; missing (NaN) input
+pixels are left out of the averages, and an output pixel that is less than
+half covered by valid ones is missing itself.
+"""
+
+from __future__ import annotations
+
+__all__ = (
+    "centre_psf_fwhm",
+    "psf_fwhm",
+    "psf_scale",
+    "resampled_size",
+    "resample_stamps",
+    "resampling_matrix",
+)
+
+import math
+from typing import Any
+
+import numpy as np
+
+_FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
+
+
+def psf_fwhm(psf: Any, x: float, y: float) -> float:
+    """FWHM of a PSF at a point, pixels, from the second moments of its kernel image.
+
+    Parameters
+    ----------
+    psf : `lsst.images.psfs.PointSpreadFunction`
+        The PSF (any model: only its kernel image is used).
+    x, y : `float`
+        Where to evaluate it, in the image's pixel frame.
+
+    Returns
+    -------
+    fwhm : `float`
+        ``2.3548 * sqrt((Ixx + Iyy) / 2)``: the FWHM of the Gaussian of the
+        same mean second moment (exact for a Gaussian, the effective width
+        of any other); NaN if the kernel image has no positive flux.
+    """
+    kernel = np.asarray(psf.compute_kernel_image(x=x, y=y).array, dtype=np.float64)
+    weights = np.clip(kernel, 0.0, None)
+    total = weights.sum()
+    if not total > 0:
+        return math.nan
+    rows, cols = np.indices(kernel.shape, dtype=np.float64)
+    cy, cx = (weights * rows).sum() / total, (weights * cols).sum() / total
+    second = (weights * ((rows - cy) ** 2 + (cols - cx) ** 2)).sum() / total
+    return _FWHM_PER_SIGMA * math.sqrt(second / 2.0)
+
+
+def centre_psf_fwhm(image: Any, psf: Any = None) -> float:
+    """FWHM (pixels, `psf_fwhm`) of an image's PSF at the centre of its bounding box.
+
+    Parameters
+    ----------
+    image : `lsst.images.MaskedImage`
+        The image (a `~lsst.images.VisitImage` or
+        `~lsst.images.DifferenceImage` has a ``psf``).
+    psf : `lsst.images.psfs.PointSpreadFunction`, optional
+        Its PSF, if not ``image.psf``.
+
+    Returns
+    -------
+    fwhm : `float`
+        NaN if there is no PSF.
+    """
+    psf = getattr(image, "psf", None) if psf is None else psf
+    if psf is None:
+        return math.nan
+    bbox = image.bbox
+    return psf_fwhm(psf, (bbox.x.start + bbox.x.stop - 1) / 2.0, (bbox.y.start + bbox.y.stop - 1) / 2.0)
+
+
+def psf_scale(psf_fwhm: float, max_psf_fwhm: float) -> float:
+    """The factor a stamp must be shrunk by for its PSF to be at most ``max_psf_fwhm`` wide.
+
+    Parameters
+    ----------
+    psf_fwhm : `float`
+        FWHM of the image's PSF, pixels (NaN: unknown).
+    max_psf_fwhm : `float`
+        The widest PSF FWHM wanted, pixels; 0 or less: no limit.
+
+    Returns
+    -------
+    scale : `float`
+        ``psf_fwhm / max_psf_fwhm`` when that is above 1, else 1 (also for an
+        unknown width or no limit).
+    """
+    if max_psf_fwhm <= 0 or not math.isfinite(psf_fwhm) or psf_fwhm <= max_psf_fwhm:
+        return 1.0
+    return psf_fwhm / max_psf_fwhm
+
+
+def resampled_size(size: int, scale: float) -> int:
+    """Width of the stamps to cut so that `resample_stamps` can make ``size``-pixel ones at ``scale``.
+
+    It has the parity of ``size``, so both are centred on the same pixel.
+    """
+    if scale <= 1.0:
+        return size
+    # The outermost output pixel's footprint reaches (size / 2) * scale input pixels from the centre.
+    need = math.ceil(size * scale - 1e-9)
+    return need + ((need - size) % 2)
+
+
+def resampling_matrix(size: int, scale: float, input_size: int) -> np.ndarray:
+    """Weights that average ``input_size`` pixels into ``size`` pixels ``scale`` times wider, centred.
+
+    Row ``i`` holds the fraction of output pixel ``i``'s footprint that each
+    input pixel covers (each row sums to 1 when the footprint is inside).
+
+    Returns
+    -------
+    weights : `numpy.ndarray`
+        ``(size, input_size)`` float32.
+    """
+    centre_out = (size - 1) / 2.0
+    centre_in = (input_size - 1) / 2.0
+    # Footprint edges of the output pixels and pixel edges of the input, in input pixels.
+    lo = (np.arange(size) - centre_out - 0.5) * scale + centre_in
+    hi = lo + scale
+    edges = np.arange(input_size) - 0.5
+    overlap = np.minimum(hi[:, None], edges[None, :] + 1.0) - np.maximum(lo[:, None], edges[None, :])
+    return (np.clip(overlap, 0.0, None) / scale).astype(np.float32)
+
+
+def resample_stamps(stamps: np.ndarray, size: int, scale: float) -> np.ndarray:
+    """Average stamps onto a grid ``scale`` times coarser, ``size`` pixels wide, on the same centre.
+
+    Parameters
+    ----------
+    stamps : `numpy.ndarray`
+        ``(N, C, S, S)`` pixel values, NaN where missing, with ``S`` at least
+        `resampled_size` ``(size, scale)``.
+    size : `int`
+        Width of the output stamps.
+    scale : `float`
+        Output pixel width in input pixels, at least 1.
+
+    Returns
+    -------
+    resampled : `numpy.ndarray`
+        ``(N, C, size, size)`` float32; NaN where less than half an output
+        pixel's footprint is valid.
+
+    Raises
+    ------
+    ValueError
+        If the stamps are too small, or ``scale`` is below 1.
+    """
+    stamps = np.asarray(stamps, dtype=np.float32)
+    if scale < 1.0:
+        raise ValueError(f"resampling scale must be at least 1, got {scale}")
+    have = stamps.shape[-1]
+    if stamps.ndim != 4 or stamps.shape[-2] != have or have < resampled_size(size, scale):
+        raise ValueError(
+            f"stamps must be (N, C, S, S) with S >= {resampled_size(size, scale)} to resample to {size} "
+            f"pixels at scale {scale:.3f}, got {stamps.shape}"
+        )
+    weights = resampling_matrix(size, scale, have)
+
+    def average(values: np.ndarray) -> np.ndarray:
+        # Columns, then rows: two matrix products (BLAS), not one four-index sum.
+        return weights @ (values @ weights.T)
+
+    valid = np.isfinite(stamps)
+    if valid.all():
+        return average(stamps)
+    total = average(np.where(valid, stamps, np.float32(0.0)))
+    cover = average(valid.astype(np.float32))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(cover >= 0.5, total / cover, np.float32(np.nan)).astype(np.float32, copy=False)
