@@ -35,3 +35,13 @@ def test_bad_records():
     record["schema_version"] = 99
     with pytest.raises(ModelError, match="schema 99 is newer"):
         ModelMetadata.from_json(json.dumps(record))
+
+
+def test_max_psf_fwhm_is_optional_and_checked():
+    # A record written before the field existed reads as 0 (never resample).
+    record = json.loads(ModelMetadata("v", 21, ("science",), "none", max_psf_fwhm=8.5).to_json())
+    assert ModelMetadata.from_json(json.dumps(record)).max_psf_fwhm == 8.5
+    del record["max_psf_fwhm"]
+    assert ModelMetadata.from_json(json.dumps(record)).max_psf_fwhm == 0.0
+    with pytest.raises(ModelError, match="max_psf_fwhm must be a number"):
+        ModelMetadata("v", 21, ("science",), "none", max_psf_fwhm=-1.0)
