@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from lsst.daf.butler import Butler
-from lsst.meas.realbogus.evaluation.labels import effective_psf_sigma, label_detections
+from lsst.meas.realbogus.evaluation.labels import label_detections
 from lsst.meas.realbogus.evaluation.metrics import completeness_purity, roc_auc
 from lsst.meas.realbogus.scripts.score_report import main, score_report
+from lsst.meas.realbogus.stamps.resampling import effective_psf_sigma
 
 
 @pytest.mark.slow

@@ -5,7 +5,8 @@ Usage: python training_psf_fwhm.py REPO [--tract 3080] [--model IN.pt --output O
 
 Measures the difference-image PSF FWHM at the centre of every detector-visit of the tract, as
 BuildTrainingSetTask records it in the ``psfFwhm`` column of the triplets (the same function,
-`lsst.meas.realbogus.stamps.resampling.centre_psf_fwhm`), and prints its range. With
+`lsst.meas.realbogus.stamps.resampling.psf_fwhm`, at the centre of the PSF's bounds), and
+prints its range. With
 ``--model``, writes a copy of the model with that maximum as its ``max_psf_fwhm`` and a new
 version: how ``rbsim08`` was made from ``rbsim06``, whose triplets predate the column
 (``make default-model`` now records it itself). An analysis of the simulator's repositories,
@@ -18,7 +19,7 @@ import dataclasses
 import numpy as np
 from lsst.daf.butler import Butler
 from lsst.meas.realbogus.inference import load_model, save_torchscript
-from lsst.meas.realbogus.stamps.resampling import centre_psf_fwhm
+from lsst.meas.realbogus.stamps.resampling import psf_fwhm
 
 
 def main() -> None:
@@ -35,12 +36,7 @@ def main() -> None:
     refs = butler.query_datasets(
         "difference_image", where=f"skymap='DC2_sim' AND tract={args.tract}", with_dimension_records=True
     )
-    widths = []
-    for ref in refs:
-        bbox = butler.get(ref.makeComponentRef("bbox"))
-        psf = butler.get(ref.makeComponentRef("psf"))
-        widths.append(centre_psf_fwhm(_Box(bbox), psf))
-    widths = np.array(widths)
+    widths = np.array([psf_fwhm(butler.get(ref.makeComponentRef("psf"))) for ref in refs])
     print(
         f"{len(widths)} detector-visits of tract {args.tract}: PSF FWHM {widths.min():.3f} to "
         f"{widths.max():.3f} pixels (median {np.median(widths):.3f})"
@@ -56,13 +52,6 @@ def main() -> None:
         )
         save_torchscript(model.backend.module, md, args.output)
         print(f"wrote {args.output}: version {md.version}, max_psf_fwhm {md.max_psf_fwhm}")
-
-
-@dataclasses.dataclass
-class _Box:
-    """An object with the bounding box of an image, which is all centre_psf_fwhm needs of it."""
-
-    bbox: object
 
 
 if __name__ == "__main__":

@@ -30,8 +30,8 @@ from .sharedConfig import (
     TorchDeviceMixin,
 )
 from .sharedConnections import PER_DETECTOR, DesomConnections, DetectorInputConnections, ModelConnections
-from .stamps import Cutouts, cut_images
-from .stamps.resampling import centre_psf_fwhm, psf_scale, resample_stamps, resampled_size
+from .stamps import Cutouts
+from .stamps.resampling import centre_psf_fwhm, psf_scale
 
 
 class RealBogusConnections(
@@ -321,21 +321,15 @@ class RealBogusTask(pipeBase.PipelineTask):
             )
         else:
             # One cut for both models when the CNN's cutouts hold the DESOM's thumbnails.
-            size = resampled_size(md.cutout_size, scale)
-            raw = cut_images(
+            raw = md.input.cut_raw(
                 images,
-                md.channels,
                 x,
                 y,
-                size,
                 fill=config.fillValue,
                 bad_mask_planes=config.badMaskPlanes,
-                out=self._buffer(len(x), md) if scale == 1.0 else None,
+                out=self._buffer(len(x), md),
+                scale=scale,
             )
-            if scale > 1.0:
-                raw = Cutouts(
-                    resample_stamps(raw.data, md.cutout_size, scale), raw.off_image, raw.bad_fraction
-                )
             batch = Cutouts(
                 md.input.prepare(raw.data, md.channels, threads=threads), raw.off_image, raw.bad_fraction
             )

@@ -18,7 +18,6 @@ __all__ = (
     "LINE_KINDS",
     "DetectionLabels",
     "FootprintFlux",
-    "effective_psf_sigma",
     "footprint_psf_sigma",
     "footprint_real_flux",
     "label_changes",
@@ -33,6 +32,7 @@ import astropy.table
 import numpy as np
 from scipy.spatial import cKDTree
 
+from ..stamps.resampling import effective_psf_sigma
 from .matching import match_nearest
 
 LINE_KINDS = ("streak", "bad_column")
@@ -160,41 +160,6 @@ def footprint_psf_sigma(psf: Any, x: np.ndarray, y: np.ndarray, psf_fwhm: float 
         return psf_fwhm / FWHM_PER_SIGMA
     centre = (float(np.median(x)), float(np.median(y))) if len(x) else (None, None)
     return effective_psf_sigma(psf, *centre)
-
-
-def effective_psf_sigma(psf: Any, x: float | None = None, y: float | None = None) -> float:
-    """Gaussian sigma of a PSF, pixels.
-
-    Parameters
-    ----------
-    psf : `lsst.images.psfs.PointSpreadFunction`
-        The PSF (e.g. the ``psf`` component of a difference image).  A
-        Gaussian PSF gives its ``sigma``; any other, the second-moment sigma
-        of its kernel image at (``x``, ``y``).
-    x, y : `float`, optional
-        Where to evaluate a spatially varying PSF; default: the centre of its
-        bounds' bounding box.
-
-    Returns
-    -------
-    sigma : `float`
-        ``sqrt((Ixx + Iyy) / 2)`` of the kernel image (exactly ``sigma`` for a
-        circular Gaussian).
-    """
-    sigma = getattr(psf, "sigma", None)
-    if sigma is not None:
-        return float(sigma)
-    if x is None or y is None:
-        bbox = psf.bounds.bbox
-        x = 0.5 * (bbox.x.min + bbox.x.max) if x is None else x
-        y = 0.5 * (bbox.y.min + bbox.y.max) if y is None else y
-    kernel = psf.compute_kernel_image(x=x, y=y)
-    array = np.asarray(kernel.array, dtype=float)
-    yy, xx = np.indices(array.shape, dtype=float)
-    total = array.sum()
-    cx, cy = (array * xx).sum() / total, (array * yy).sum() / total
-    second = (array * ((xx - cx) ** 2 + (yy - cy) ** 2)).sum() / total
-    return float(np.sqrt(second / 2.0))
 
 
 def label_detections(

@@ -113,10 +113,7 @@ class ModelInput:
             CPU threads the normalization may use.
         scale : `float`
             Above 1: cut ``scale`` times wider and average onto the model's
-            grid (`~lsst.meas.realbogus.stamps.resampling.resample_stamps`),
-            so that a PSF ``scale`` times wider than the model's widest looks
-            like it; the flags are those of the wider cutouts, and ``out``
-            is not used.
+            grid (see `cut_raw`).
 
         Returns
         -------
@@ -128,22 +125,42 @@ class ModelInput:
         ValueError
             As `~lsst.meas.realbogus.stamps.cutouts.cut_images`.
         """
-        if scale > 1.0:
-            cutouts = cut_images(
-                images,
-                self.channels,
-                x,
-                y,
-                resampled_size(self.size, scale),
-                fill=fill,
-                bad_mask_planes=bad_mask_planes,
-            )
-            cutouts = dataclasses.replace(cutouts, data=resample_stamps(cutouts.data, self.size, scale))
-        else:
-            cutouts = cut_images(
+        cutouts = self.cut_raw(images, x, y, fill=fill, bad_mask_planes=bad_mask_planes, out=out, scale=scale)
+        return dataclasses.replace(cutouts, data=self.prepare(cutouts.data, self.channels, threads=threads))
+
+    def cut_raw(
+        self,
+        images: Mapping[str, Any],
+        x: np.ndarray,
+        y: np.ndarray,
+        *,
+        fill: float = np.nan,
+        bad_mask_planes: Sequence[str] = (),
+        out: np.ndarray | None = None,
+        scale: float = 1.0,
+    ) -> Cutouts:
+        """Cut the model's channels around positions onto its grid, not normalized (`cut` without `prepare`).
+
+        Parameters are those of `cut`. With ``scale`` above 1 the cutouts are
+        cut ``scale`` times wider and averaged onto the model's grid
+        (`~lsst.meas.realbogus.stamps.resampling.resample_stamps`), so that a
+        PSF ``scale`` times wider than the model's widest looks like it; the
+        flags are those of the wider cutouts, and ``out`` is not used.
+        """
+        if scale <= 1.0:
+            return cut_images(
                 images, self.channels, x, y, self.size, fill=fill, bad_mask_planes=bad_mask_planes, out=out
             )
-        return dataclasses.replace(cutouts, data=self.prepare(cutouts.data, self.channels, threads=threads))
+        wide = cut_images(
+            images,
+            self.channels,
+            x,
+            y,
+            resampled_size(self.size, scale),
+            fill=fill,
+            bad_mask_planes=bad_mask_planes,
+        )
+        return dataclasses.replace(wide, data=resample_stamps(wide.data, self.size, scale))
 
     def prepare(
         self,

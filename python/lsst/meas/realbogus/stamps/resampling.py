@@ -7,13 +7,15 @@ with ``scale > 1``).  The resampling averages the input pixels over each
 output pixel's footprint (a box of ``scale`` input pixels a side), so it
 conserves flux and makes no aliasing of the noise; missing (NaN) input
 pixels are left out of the averages, and an output pixel that is less than
-half covered by valid ones is missing itself.
+half covered by valid ones is missing itself.  The width of a PSF
+(`effective_psf_sigma`, `psf_fwhm`) is the one labelling uses too.
 """
 
 from __future__ import annotations
 
 __all__ = (
     "centre_psf_fwhm",
+    "effective_psf_sigma",
     "psf_fwhm",
     "psf_scale",
     "resampled_size",
@@ -29,36 +31,52 @@ import numpy as np
 _FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
 
 
-def psf_fwhm(psf: Any, x: float, y: float) -> float:
-    """FWHM of a PSF at a point, pixels, from the second moments of its kernel image.
+def effective_psf_sigma(psf: Any, x: float | None = None, y: float | None = None) -> float:
+    """Gaussian sigma of a PSF, pixels.
 
     Parameters
     ----------
     psf : `lsst.images.psfs.PointSpreadFunction`
-        The PSF (any model: only its kernel image is used).
-    x, y : `float`
-        Where to evaluate it, in the image's pixel frame.
+        The PSF (e.g. the ``psf`` component of a difference image).  A
+        Gaussian PSF gives its ``sigma``; any other, the second-moment sigma
+        of its kernel image at (``x``, ``y``).
+    x, y : `float`, optional
+        Where to evaluate a spatially varying PSF; default: the centre of its
+        bounds' bounding box.
 
     Returns
     -------
-    fwhm : `float`
-        ``2.3548 * sqrt((Ixx + Iyy) / 2)``: the FWHM of the Gaussian of the
-        same mean second moment (exact for a Gaussian, the effective width
-        of any other); NaN if the kernel image has no positive flux.
+    sigma : `float`
+        ``sqrt((Ixx + Iyy) / 2)`` of the kernel image (exactly ``sigma`` for a
+        circular Gaussian).
     """
-    kernel = np.asarray(psf.compute_kernel_image(x=x, y=y).array, dtype=np.float64)
-    weights = np.clip(kernel, 0.0, None)
-    total = weights.sum()
-    if not total > 0:
-        return math.nan
-    rows, cols = np.indices(kernel.shape, dtype=np.float64)
-    cy, cx = (weights * rows).sum() / total, (weights * cols).sum() / total
-    second = (weights * ((rows - cy) ** 2 + (cols - cx) ** 2)).sum() / total
-    return _FWHM_PER_SIGMA * math.sqrt(second / 2.0)
+    sigma = getattr(psf, "sigma", None)
+    if sigma is not None:
+        return float(sigma)
+    if x is None or y is None:
+        bbox = psf.bounds.bbox
+        x = 0.5 * (bbox.x.min + bbox.x.max) if x is None else x
+        y = 0.5 * (bbox.y.min + bbox.y.max) if y is None else y
+    kernel = psf.compute_kernel_image(x=x, y=y)
+    array = np.asarray(kernel.array, dtype=float)
+    yy, xx = np.indices(array.shape, dtype=float)
+    total = array.sum()
+    cx, cy = (array * xx).sum() / total, (array * yy).sum() / total
+    second = (array * ((xx - cx) ** 2 + (yy - cy) ** 2)).sum() / total
+    return float(np.sqrt(second / 2.0))
+
+
+def psf_fwhm(psf: Any, x: float | None = None, y: float | None = None) -> float:
+    """FWHM of a PSF, pixels: that of the Gaussian of its `effective_psf_sigma`.
+
+    Exact for a Gaussian PSF; for any other, from the second moments of its
+    kernel image at (``x``, ``y``) (default: the centre of its bounds).
+    """
+    return _FWHM_PER_SIGMA * effective_psf_sigma(psf, x, y)
 
 
 def centre_psf_fwhm(image: Any, psf: Any = None) -> float:
-    """FWHM (pixels, `psf_fwhm`) of an image's PSF at the centre of its bounding box.
+    """FWHM (pixels, `psf_fwhm`) of an image's PSF at the centre of its bounds (the image's).
 
     Parameters
     ----------
@@ -74,10 +92,7 @@ def centre_psf_fwhm(image: Any, psf: Any = None) -> float:
         NaN if there is no PSF.
     """
     psf = getattr(image, "psf", None) if psf is None else psf
-    if psf is None:
-        return math.nan
-    bbox = image.bbox
-    return psf_fwhm(psf, (bbox.x.start + bbox.x.stop - 1) / 2.0, (bbox.y.start + bbox.y.stop - 1) / 2.0)
+    return math.nan if psf is None else psf_fwhm(psf)
 
 
 def psf_scale(psf_fwhm: float, max_psf_fwhm: float) -> float:
