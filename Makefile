@@ -61,7 +61,7 @@ training-triplets: env
 # Regenerate the shipped default model with the training pipelines: TrainRealBogus on tract 3080,
 # EvaluateRealBogus on tract 4024.
 MODEL_OUT ?= $(CURDIR)/python/lsst/meas/realbogus/models/rb_default.pt
-MODEL_VERSION ?= rbsim08
+MODEL_VERSION ?= rbsim09
 TRAIN_OPTIONS ?= -c trainRealBogus:epochs=45 -c trainRealBogus:patience=10 -c trainRealBogus:normalization=robust_asinh \
 	-c trainRealBogus:ensembleSize=3
 default-model: training-triplets shifted-repo

@@ -64,3 +64,33 @@ def test_rectangular_stamps_are_fitted_axis_by_axis():
 def test_an_array_of_stamps():
     fitted = fit_stamps(np.ones((4, 3, 21, 21), np.float32), CHANNELS, 21)
     assert fitted.usable.all() and not fitted.padded.any() and fitted.valid.all()
+
+
+def test_stamps_resampled_by_their_scales():
+    """Per-stamp scales: each stamp is fitted to the window its resampling needs, then resampled."""
+    from lsst.meas.realbogus.stamps.resampling import resample_stamps, resampled_size
+
+    rng = np.random.default_rng(3)
+    stamps = [[rng.normal(size=(63, 63)).astype(np.float32) for _ in CHANNELS] for _ in range(3)]
+    fitted = fit_stamps(stamps, CHANNELS, 51, scales=[1.0, 1.2, 0.7])
+    plain = fit_stamps(stamps[:1], CHANNELS, 51)
+    np.testing.assert_array_equal(fitted.data[0], plain.data[0])
+    for i, scale in ((1, 1.2), (2, 0.7)):
+        width = resampled_size(51, scale)
+        lo = (63 - width + 1) // 2
+        window = np.stack(stamps[i])[None, :, lo : lo + width, lo : lo + width]
+        np.testing.assert_allclose(fitted.data[i], resample_stamps(window, 51, scale)[0], atol=1e-6)
+    # The 63-pixel stamps are cropped to 51 pixels, and to 51 again for 0.7; 1.2 needs all 63.
+    assert fitted.valid.all() and list(fitted.cropped) == [True, False, True]
+    # A stamp too small for its scale's window is padded, and what the padding covers is missing.
+    small = fit_stamps([_stamp(51)], CHANNELS, 51, scales=[1.5])
+    assert small.padded[0] and not small.valid[0].all() and small.valid[0, :, 25, 25].all()
+
+
+def test_bad_scales_are_an_error():
+    import pytest
+
+    with pytest.raises(ValueError, match="one per stamp"):
+        fit_stamps([_stamp(51)], CHANNELS, 51, scales=[1.0, 2.0])
+    with pytest.raises(ValueError, match="positive"):
+        fit_stamps([_stamp(51)], CHANNELS, 51, scales=[0.0])

@@ -45,3 +45,14 @@ def test_max_psf_fwhm_is_optional_and_checked():
     assert ModelMetadata.from_json(json.dumps(record)).max_psf_fwhm == 0.0
     with pytest.raises(ModelError, match="max_psf_fwhm must be a number"):
         ModelMetadata("v", 21, ("science",), "none", max_psf_fwhm=-1.0)
+
+
+def test_min_psf_fwhm_is_optional_and_below_the_max():
+    record = json.loads(ModelMetadata("v", 21, ("science",), "none", min_psf_fwhm=3.0).to_json())
+    assert ModelMetadata.from_json(json.dumps(record)).min_psf_fwhm == 3.0
+    del record["min_psf_fwhm"]
+    assert ModelMetadata.from_json(json.dumps(record)).min_psf_fwhm == 0.0
+    with pytest.raises(ModelError, match="min_psf_fwhm must be a number"):
+        ModelMetadata("v", 21, ("science",), "none", min_psf_fwhm=-1.0)
+    with pytest.raises(ModelError, match="is above max_psf_fwhm"):
+        ModelMetadata("v", 21, ("science",), "none", min_psf_fwhm=5.0, max_psf_fwhm=4.0)

@@ -64,8 +64,8 @@ def test_shipped_model_loads(shipped_model_version):
     model = load_model(default_model_path())
     assert model.metadata.version == shipped_model_version
     assert model.metadata.input.shape == (3, 51, 51)
-    # It records the widest PSF it was trained on, so RealBogusTask resamples wider ones.
-    assert 2.0 < model.metadata.max_psf_fwhm < 20.0
+    # It records the widest and narrowest PSFs it was trained on, so RealBogusTask resamples others.
+    assert 1.0 < model.metadata.min_psf_fwhm < model.metadata.max_psf_fwhm < 20.0
 
 
 def test_replaced_file_is_reloaded(model_file):

@@ -279,6 +279,53 @@ def test_wide_psf_is_resampled_to_the_model_limit(model_file, detector_inputs):
     assert task.metadata["psfMissing"]
 
 
+def test_narrow_psf_is_interpolated_to_the_model_limit(model_file, detector_inputs):
+    """With minPsfFwhm above the detector's PSF, the cutouts are interpolated up from their centres."""
+    fwhm = centre_psf_fwhm(detector_inputs["difference"])
+    plain = make_task(model_file).run(**detector_inputs).scores
+    same = make_task(model_file, minPsfFwhm=fwhm / 1.01).run(**detector_inputs).scores
+    assert np.array_equal(same["score"], plain["score"], equal_nan=True)
+    task = make_task(model_file, minPsfFwhm=fwhm * 1.25)
+    narrow = task.run(**detector_inputs).scores
+    assert np.allclose(narrow["psfScale"], 0.8)
+    assert not narrow["flag_psfOutOfRange"].any()
+    dia = detector_inputs["diaSources"]
+    images = {k: detector_inputs[k] for k in ("science", "template", "difference")}
+    batch = task.model.metadata.input.cut(
+        images, dia["x"], dia["y"], bad_mask_planes=task.config.badMaskPlanes, scale=0.8
+    )
+    ok = np.isfinite(narrow["score"])
+    np.testing.assert_array_equal(narrow["score"][ok], task.model.predict(batch.data)[ok])
+    assert not np.allclose(narrow["score"], plain["score"], equal_nan=True)
+    # Limits on both sides: only the one the PSF is outside applies.
+    both = make_task(model_file, minPsfFwhm=fwhm * 1.25, maxPsfFwhm=fwhm * 2).run(**detector_inputs).scores
+    assert np.array_equal(both["score"], narrow["score"], equal_nan=True)
+
+
+def test_resampling_is_capped_and_flagged(model_file, detector_inputs):
+    """A PSF far outside the limits (e.g. a corrupt PSF model) is resampled by maxPsfResampling only."""
+    fwhm = centre_psf_fwhm(detector_inputs["difference"])
+    task = make_task(model_file, maxPsfFwhm=fwhm / 10, maxPsfResampling=2.0)
+    capped = task.run(**detector_inputs).scores
+    assert np.allclose(capped["psfScale"], 2.0) and capped["flag_psfOutOfRange"].all()
+    within = make_task(model_file, maxPsfFwhm=fwhm / 2, maxPsfResampling=2.0).run(**detector_inputs).scores
+    assert not within["flag_psfOutOfRange"].any()
+    np.testing.assert_array_equal(capped["score"], within["score"])
+    task = make_task(model_file, minPsfFwhm=fwhm * 10, maxPsfResampling=2.0)
+    assert np.allclose(task.run(**detector_inputs).scores["psfScale"], 0.5)
+
+
+def test_psf_limits_are_checked_at_configuration():
+    config = RealBogusConfig()
+    config.maxPsfFwhm, config.minPsfFwhm = 3.0, 5.0
+    with pytest.raises(FieldValidationError, match="minPsfFwhm 5.0 is above"):
+        config.validate()
+    config.maxPsfFwhm = 0.0  # no upper limit: any lower one will do
+    config.validate()
+    with pytest.raises(FieldValidationError):
+        config.maxPsfResampling = 0.5
+
+
 @pytest.mark.slow
 def test_pipetask_reads_the_psf_to_resample(scored_tiny_repo, pipetask):
     """Through pipetask (image and mask planes read alone) the PSF comes from its own component."""

@@ -1,4 +1,5 @@
-"""Resampling stamps to a coarser grid for a PSF wider than a model's training images."""
+"""Resampling stamps to a coarser grid for a PSF wider than a model's training images, and to a finer
+one for a narrower one."""
 
 from __future__ import annotations
 
@@ -32,6 +33,22 @@ def second_moment_sigma(stamp: np.ndarray) -> float:
 def test_psf_scale(psf, limit, expected):
     assert psf_scale(psf, limit) == pytest.approx(expected)
     assert psf_scale(math.nan, limit) == 1.0
+
+
+@pytest.mark.parametrize(
+    "psf, expected", [(2.0, 2.0 / 3.0), (3.0, 1.0), (5.0, 1.0), (9.0, 9.0 / 8.0), (0.5, 0.25), (40.0, 4.0)]
+)
+def test_psf_scale_between_limits(psf, expected):
+    # Narrower than the lower limit: a scale below 1; capped at max_factor either way.
+    assert psf_scale(psf, 8.0, 3.0, max_factor=4.0) == pytest.approx(expected)
+    assert psf_scale(psf, 0.0, 0.0) == 1.0
+
+
+def test_psf_scale_bad_limits():
+    with pytest.raises(ValueError, match="above max_psf_fwhm"):
+        psf_scale(4.0, 3.0, 5.0)
+    with pytest.raises(ValueError, match="max_factor"):
+        psf_scale(4.0, 3.0, 1.0, max_factor=0.5)
 
 
 @pytest.mark.parametrize("size, scale", [(51, 1.0), (51, 1.013), (51, 1.5), (30, 1.37), (51, 3.0)])
@@ -77,9 +94,49 @@ def test_missing_pixels_are_left_out_and_propagate():
     np.testing.assert_allclose(out[far], full[far], atol=1e-6)
 
 
+@pytest.mark.parametrize("size, scale", [(51, 0.5), (51, 0.77), (30, 0.9)])
+def test_interpolation_weights(size, scale):
+    weights = resampling_matrix(size, scale, size)
+    # Two input pixels at most per output pixel, summing to 1; centred output on centred input.
+    assert ((weights > 0).sum(axis=1) <= 2).all()
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0, atol=1e-5)
+    centre = np.arange(size) @ weights[size // 2] if size % 2 else None
+    if centre is not None:
+        assert centre == pytest.approx((size - 1) / 2)
+
+
+def test_a_narrow_psf_becomes_as_wide_as_the_scale_says():
+    scale = 0.7
+    stamp = gaussian_stamp(51, 1.2)
+    out = resample_stamps(stamp, 51, scale)
+    assert out.shape == (1, 1, 51, 51)
+    assert np.unravel_index(out[0, 0].argmax(), (51, 51)) == (25, 25)
+    # Flux conserved in the finer pixels; the width grows by 1 / scale, plus what linear
+    # interpolation adds (about 1/6 of an input pixel squared in variance, averaged over phases).
+    # (Flux to the accuracy of a Riemann sum of the interpolant on the finer grid.)
+    assert out.sum() * scale**2 == pytest.approx(stamp.sum(), rel=0.02)
+    expected = math.sqrt(1.2**2 + 1 / 6) / scale
+    assert second_moment_sigma(out[0, 0]) == pytest.approx(expected, rel=0.05)
+    assert second_moment_sigma(out[0, 0]) > 1.2 / scale
+
+
+def test_interpolation_leaves_out_missing_pixels():
+    stamp = gaussian_stamp(21, 1.5)
+    holed = stamp.copy()
+    holed[..., 10, 10] = np.nan
+    out = resample_stamps(holed, 21, 0.6)
+    missing = np.isnan(out)
+    # Only the output pixels next to the hole are missing; the rest match the whole stamp's.
+    assert 0 < missing.sum() <= 9
+    full = resample_stamps(stamp, 21, 0.6)
+    far = np.ones_like(missing)
+    far[..., 7:14, 7:14] = False
+    np.testing.assert_allclose(out[far], full[far], atol=1e-6)
+
+
 def test_bad_input_is_an_error():
-    with pytest.raises(ValueError, match="at least 1"):
-        resample_stamps(np.zeros((1, 1, 51, 51)), 51, 0.5)
+    with pytest.raises(ValueError, match="positive"):
+        resample_stamps(np.zeros((1, 1, 51, 51)), 51, 0.0)
     with pytest.raises(ValueError, match="S >= "):
         resample_stamps(np.zeros((1, 1, 51, 51)), 51, 1.2)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import io
 from pathlib import Path
@@ -10,7 +11,7 @@ import fastavro
 import numpy as np
 import pytest
 from astropy.io import fits
-from lsst.meas.realbogus.inference import default_model_path, load_model
+from lsst.meas.realbogus.inference import LoadedModel, default_model_path, load_model
 from lsst.meas.realbogus.stampfiles import (
     AlertSchemaError,
     read_stamp_files,
@@ -85,7 +86,11 @@ ZTF_SCHEMA = {
             "type": {
                 "type": "record",
                 "name": "candidate",
-                "fields": [{"name": "drb", "type": "float"}, {"name": "magzpsci", "type": "float"}],
+                "fields": [
+                    {"name": "drb", "type": "float"},
+                    {"name": "magzpsci", "type": "float"},
+                    {"name": "fwhm", "type": "float"},
+                ],
             },
         },
         {"name": "cutoutScience", "type": ["null", ZTF_CUTOUT], "default": None},
@@ -132,7 +137,7 @@ def test_scores_equal_for_the_same_pixels_from_every_kind_of_file(model, tmp_pat
         {
             "objectId": f"ZTF26a{i}",
             "candid": 1000 + i,
-            "candidate": {"drb": 0.9, "magzpsci": 26.0},
+            "candidate": {"drb": 0.9, "magzpsci": 26.0, "fwhm": 2.0 + i},
             **{
                 CUTOUTS[c]: {"fileName": f"{c}.fits.gz", "stampData": _fits_bytes(a, gzipped=True)}
                 for c, a in zip(("science", "template", "difference"), triplet)
@@ -149,7 +154,15 @@ def test_scores_equal_for_the_same_pixels_from_every_kind_of_file(model, tmp_pat
         assert not table["flag_noScore"].any()
     ztf_table = score_stamp_files([str(tmp_path / "ztf.avro")], model)
     assert list(ztf_table["objectId"]) == [f"ZTF26a{i}" for i in range(5)]
-    assert np.allclose(ztf_table["drb"], 0.9)
+    assert np.allclose(ztf_table["drb"], 0.9) and list(ztf_table["fwhm"]) == [2.0, 3.0, 4.0, 5.0, 6.0]
+    # A PSF FWHM from a value each packet carries (here its fwhm), or one for all.
+    model = _with_widths(model)
+    by_column = score_stamp_files([str(tmp_path / "ztf.avro")], model, psf_fwhm="fwhm")
+    md = model.metadata
+    expected = [min(w / md.min_psf_fwhm, 1.0) for w in (2.0, 3.0, 4.0, 5.0, 6.0)]
+    np.testing.assert_allclose(by_column["psfScale"], expected, rtol=1e-5)
+    one = score_stamp_files([str(tmp_path / "ztf.avro")], model, psf_fwhm=2.0)
+    assert np.allclose(one["psfScale"], 2.0 / md.min_psf_fwhm)
 
 
 def test_small_stamps_keep_their_information(model):
@@ -160,6 +173,33 @@ def test_small_stamps_keep_their_information(model):
     # The logit: float32 scores of sure detections tie at 1.
     assert table["flag_padded"].all() and len(np.unique(table["logit"])) == 8
     assert table["logit"][4:].mean() > table["logit"][:4].mean()
+
+
+def _with_widths(model, low=3.0, high=8.7):
+    """The model, recording training PSF widths of its own (the shipped one's may change)."""
+    return LoadedModel(
+        model.path, model.backend, dataclasses.replace(model.metadata, min_psf_fwhm=low, max_psf_fwhm=high)
+    )
+
+
+def test_stamps_of_a_psf_outside_the_training_widths_are_resampled(model):
+    """With a PSF FWHM per stamp (or one for all) the stamps are resampled to the model's training widths."""
+    model = _with_widths(model)
+    md = model.metadata
+    stamps = _triplets(4, 63, seed=4)
+    widths = [md.min_psf_fwhm / 2, md.min_psf_fwhm, md.max_psf_fwhm, md.max_psf_fwhm * 1.2]
+    table = score_stamps(model, stamps, ("science", "template", "difference"), psf_fwhm=widths)
+    plain = score_stamps(model, stamps, ("science", "template", "difference"))
+    np.testing.assert_allclose(table["psfScale"], [0.5, 1.0, 1.0, 1.2], rtol=1e-5)
+    assert not table["flag_psfOutOfRange"].any() and (plain["psfScale"] == 1).all()
+    np.testing.assert_array_equal(table["score"][1:3], plain["score"][1:3])
+    assert (table["score"][[0, 3]] != plain["score"][[0, 3]]).all()
+    one = score_stamps(model, stamps, ("science", "template", "difference"), psf_fwhm=widths[0])
+    assert np.allclose(one["psfScale"], 0.5) and one["score"][0] == table["score"][0]
+    far = score_stamps(model, stamps[:1], ("science", "template", "difference"), psf_fwhm=md.min_psf_fwhm / 9)
+    assert far["flag_psfOutOfRange"][0] and far["psfScale"][0] == pytest.approx(0.25)
+    with pytest.raises(ValueError, match="psf_fwhm must be one value or 4"):
+        score_stamps(model, stamps, ("science", "template", "difference"), psf_fwhm=[2.0, 3.0])
 
 
 def test_bad_stamps_get_flagged_rows(model):

@@ -56,7 +56,11 @@ def test_trains_and_writes_a_model(detector_visit, detector_inputs, tmp_path):
     assert (md.version, md.channels, md.cutout_size) == ("ttrain", ("difference", "science"), 31)
     assert "unit test" in md.provenance
     # The widest PSF of the training triplets, for resampling wider ones at inference.
-    assert md.max_psf_fwhm == pytest.approx(float(triplets.table["psfFwhm"].max()), abs=1e-3)
+    widths = np.asarray(triplets.table["psfFwhm"])
+    assert md.max_psf_fwhm == pytest.approx(widths.max(), abs=1e-3)
+    assert md.min_psf_fwhm == pytest.approx(widths.min(), abs=1e-3)
+    # Rounded outwards: no training PSF is outside the recorded range.
+    assert md.min_psf_fwhm <= widths.min() <= widths.max() <= md.max_psf_fwhm
     assert load_model(tmp_path / "m.pt").metadata == md
     assert result.history["counts"]["train_real"] > 0 and len(result.history["epochs"]) == 1
     assert "runStartCpuTime" in task.metadata

@@ -31,7 +31,7 @@ from .sharedConfig import (
 )
 from .sharedConnections import PER_DETECTOR, DesomConnections, DetectorInputConnections, ModelConnections
 from .stamps import Cutouts
-from .stamps.resampling import centre_psf_fwhm, psf_scale
+from .stamps.resampling import MAX_RESAMPLING, centre_psf_fwhm, psf_scale
 
 
 class RealBogusConnections(
@@ -95,11 +95,36 @@ class RealBogusConfig(
         optional=True,
         check=lambda f: f >= 0,
     )
+    minPsfFwhm = pexConfig.Field[float](
+        doc="Narrowest PSF FWHM (pixels) to show the model: a detector whose difference-image PSF is "
+        "narrower (undersampled) has its cutouts interpolated up from their centres by the ratio, so "
+        "the PSF looks this wide. None: the model's own min_psf_fwhm (the narrowest of its training "
+        "set; 0 for a model that does not record it); 0: never interpolate.",
+        default=None,
+        optional=True,
+        check=lambda f: f >= 0,
+    )
+    maxPsfResampling = pexConfig.Field[float](
+        doc="Largest factor the cutouts are resampled by, either way: a PSF further outside the limits "
+        "(a corrupt PSF model, or data unlike any training set) is resampled by this much only, and "
+        "its rows get flag_psfOutOfRange.",
+        default=MAX_RESAMPLING,
+        check=lambda f: f >= 1,
+    )
     desomBatchSize = pexConfig.Field[int](
         doc="Thumbnails per DESOM encoder batch (256: the fastest measured on a 2-core CPU, see task.rst).",
         default=256,
         check=lambda n: n > 0,
     )
+
+    def validate(self) -> None:
+        """Validate, and raise if ``minPsfFwhm`` is above ``maxPsfFwhm`` (both set, neither 0)."""
+        super().validate()
+        high, low = self.maxPsfFwhm, self.minPsfFwhm
+        if high and low and low > high:
+            raise pexConfig.FieldValidationError(
+                RealBogusConfig.minPsfFwhm, self, f"minPsfFwhm {low} is above maxPsfFwhm {high}"
+            )
 
 
 class RealBogusTask(pipeBase.PipelineTask):
@@ -116,7 +141,9 @@ class RealBogusTask(pipeBase.PipelineTask):
     Missing pixels are left out of the normalization's statistics.  A detector
     whose PSF is wider than the model's training images (``maxPsfFwhm``, by
     default the model's ``max_psf_fwhm``) has its cutouts cut wider and
-    averaged down so that the PSF looks as wide as the widest training one
+    averaged down so that the PSF looks as wide as the widest training one;
+    one whose PSF is narrower (``minPsfFwhm``, the model's ``min_psf_fwhm``)
+    has them interpolated up to the narrowest
     (`lsst.meas.realbogus.stamps.resampling`).  An empty diaSource table gives
     an empty score table, not `~lsst.pipe.base.NoWorkFound`, so that
     alert-production tasks downstream still run for the detector.
@@ -205,6 +232,12 @@ class RealBogusTask(pipeBase.PipelineTask):
             return self.config.maxPsfFwhm
         return self.model.metadata.max_psf_fwhm if self.model is not None else 0.0
 
+    def min_psf_fwhm(self) -> float:
+        """The narrowest PSF FWHM (pixels) to show the model: ``minPsfFwhm``, or the model's (0: none)."""
+        if self.config.minPsfFwhm is not None:
+            return self.config.minPsfFwhm
+        return self.model.metadata.min_psf_fwhm if self.model is not None else 0.0
+
     def _buffer(self, n: int, md: ModelMetadata) -> np.ndarray | None:
         """A cutout buffer reused from detector to detector (up to 256 MB), or `None` for a fresh one."""
         shape = md.input.shape
@@ -234,7 +267,7 @@ class RealBogusTask(pipeBase.PipelineTask):
         for name in ("science", "template", "difference"):
             handle = butlerQC.get(getattr(inputRefs, name))
             inputs[name] = read_planes(handle) if self.config.doReadPlanesOnly else handle.get()
-            if name == "difference" and self.max_psf_fwhm() > 0:
+            if name == "difference" and (self.max_psf_fwhm() > 0 or self.min_psf_fwhm() > 0):
                 psf = getattr(inputs[name], "psf", None)
                 inputs["psf"] = handle.get(component="psf") if psf is None else psf
         outputs = self.run(**inputs)
@@ -262,9 +295,9 @@ class RealBogusTask(pipeBase.PipelineTask):
             mask planes and the bounding box of the three are used, so any
             `lsst.images.MaskedImage` will do.
         psf : `lsst.images.psfs.PointSpreadFunction`, optional
-            PSF of the difference image, used when `max_psf_fwhm` is not 0
-            (default: ``difference.psf``, if it has one; with neither, no
-            resampling).
+            PSF of the difference image, used when `max_psf_fwhm` or
+            `min_psf_fwhm` is not 0 (default: ``difference.psf``, if it has
+            one; with neither, no resampling).
 
         Returns
         -------
@@ -275,8 +308,10 @@ class RealBogusTask(pipeBase.PipelineTask):
             float32's ties at 1), ``scoreStd`` (spread of an ensemble's
             members, NaN for a single network), ``flag_edge``,
             ``flag_badPixels``, ``flag_noScore``, ``badPixelFraction``,
-            ``modelVersion`` and ``psfScale`` (the factor the cutouts were
-            resampled by, 1 for none).
+            ``modelVersion``, ``psfScale`` (the factor the cutouts' pixels
+            were widened by: above 1 averaged down, below 1 interpolated up,
+            1 for neither) and ``flag_psfOutOfRange`` (the PSF needed more
+            than ``maxPsfResampling``).
 
         Raises
         ------
@@ -307,7 +342,7 @@ class RealBogusTask(pipeBase.PipelineTask):
                 raise RuntimeError("No DESOM: with desomSource='butler', call set_desom() before run().")
             desom = self.desom
         threads = cpu_threads()
-        scale = self._psf_scale(difference, psf)
+        scale, out_of_range = self._psf_scale(difference, psf)
         if desom is None:
             batch = md.input.cut(
                 images,
@@ -368,6 +403,7 @@ class RealBogusTask(pipeBase.PipelineTask):
         )
         table["modelVersion"] = np.full(len(table), md.version, dtype="U7")
         table["psfScale"] = np.full(len(table), scale, dtype=np.float32)
+        table["flag_psfOutOfRange"] = np.full(len(table), out_of_range)
         if desom is not None:
             self._add_desom_columns(table, thumbnails, scorable)
         table.meta["MODEL_VERSION"] = md.version
@@ -387,26 +423,42 @@ class RealBogusTask(pipeBase.PipelineTask):
         )
         return pipeBase.Struct(scores=table)
 
-    def _psf_scale(self, difference: Any, psf: Any) -> float:
-        """How much wider than `max_psf_fwhm` the PSF is at the detector's centre (1: not wider)."""
-        limit = self.max_psf_fwhm()
-        if limit <= 0:
-            return 1.0
+    def _psf_scale(self, difference: Any, psf: Any) -> tuple[float, bool]:
+        """The factor to widen the cutouts' pixels by for the PSF to be within the limits, and whether it
+        had to be capped at ``maxPsfResampling`` (1 and False: within them, or no limits).
+        """
+        high, low = self.max_psf_fwhm(), self.min_psf_fwhm()
+        if high <= 0 and low <= 0:
+            return 1.0, False
+        if 0 < high < low:
+            raise ValueError(f"the narrowest PSF FWHM to show the model, {low}, is above the widest, {high}")
         fwhm = centre_psf_fwhm(difference, psf)
         if not np.isfinite(fwhm):
             if self.metadata.get("psfMissing") is None:
                 self.log.warning("No PSF for the difference image: cutouts are not resampled to its width.")
             self.metadata["psfMissing"] = True
-            return 1.0
-        scale = psf_scale(fwhm, limit)
-        if scale > 1.0:
-            self.log.info(
-                "PSF FWHM %.2f pixels is wider than the limit, %.2f: cutouts resampled by %.3f.",
+            return 1.0, False
+        wanted = psf_scale(fwhm, high, low)
+        cap = self.config.maxPsfResampling
+        scale = min(max(wanted, 1.0 / cap), cap)
+        if scale != wanted:
+            self.log.warning(
+                "PSF FWHM %.2f pixels would need the cutouts resampled by %.3f, beyond maxPsfResampling "
+                "(%.1f): resampled by %.3f and flagged flag_psfOutOfRange.",
                 fwhm,
-                limit,
+                wanted,
+                cap,
                 scale,
             )
-        return scale
+        elif scale != 1.0:
+            self.log.info(
+                "PSF FWHM %.2f pixels is outside the limits, %.2f to %.2f: cutouts resampled by %.3f.",
+                fwhm,
+                low,
+                high,
+                scale,
+            )
+        return scale, scale != wanted
 
     def _add_desom_columns(
         self, table: astropy.table.Table, thumbnails: np.ndarray, scorable: np.ndarray

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = ("TrainRealBogusConfig", "TrainRealBogusConnections", "TrainRealBogusTask")
 
+import math
 import os
 import tempfile
 from collections.abc import Sequence
@@ -303,7 +304,9 @@ class TrainRealBogusTask(pipeBase.PipelineTask):
             logit_offset=round(calibration.offset, 6),
             members=len(results),
             architecture=config.architecture,
-            max_psf_fwhm=round(blocks.max_psf_fwhm, 3),
+            # Rounded outwards, so that no training PSF is itself outside the limits.
+            max_psf_fwhm=math.ceil(blocks.max_psf_fwhm * 1000) / 1000,
+            min_psf_fwhm=math.floor(blocks.min_psf_fwhm * 1000) / 1000,
             threshold=config.threshold,
             provenance=(
                 f"TrainRealBogusTask {config.architecture}{f' x{len(results)}' if len(results) > 1 else ''} "

@@ -166,6 +166,8 @@ class TripletBlocks:
         The widest ``psfFwhm`` (pixels) of the rows kept in the blocks loaded
         so far (0 while none with that column has been): after an epoch, the
         training set's widest PSF, which the model records.
+    min_psf_fwhm : `float`
+        The narrowest, likewise (0 while none has been loaded).
     """
 
     def __init__(
@@ -187,6 +189,7 @@ class TripletBlocks:
         self.drop_edge = drop_edge
         self.exclude_kinds = tuple(exclude_kinds)
         self.max_psf_fwhm = 0.0
+        self.min_psf_fwhm = 0.0
 
     def __len__(self) -> int:
         return len(self.items)
@@ -218,6 +221,8 @@ class TripletBlocks:
             widths = np.asarray(table["psfFwhm"], dtype=float)[keep]
             if np.isfinite(widths).any():
                 self.max_psf_fwhm = max(self.max_psf_fwhm, float(np.nanmax(widths)))
+                narrowest = float(np.nanmin(widths))
+                self.min_psf_fwhm = min(self.min_psf_fwhm or narrowest, narrowest)
         return Block(
             model_input.prepare(stamps, CHANNELS),
             np.asarray(table["isReal"], dtype=bool)[keep],

@@ -60,6 +60,10 @@ class ModelMetadata:
         wider PSF are resampled to it before scoring (see
         `lsst.meas.realbogus.stamps.resampling`); 0: not recorded, never
         resampled.
+    min_psf_fwhm : `float`
+        The narrowest PSF FWHM of the training images, pixels: images of a
+        narrower (undersampled) PSF are interpolated up to it before scoring;
+        0: not recorded, never interpolated.
     schema_version : `int`
         Version of this metadata layout.
 
@@ -81,6 +85,7 @@ class ModelMetadata:
     threshold: float = 0.5
     provenance: str = ""
     max_psf_fwhm: float = 0.0
+    min_psf_fwhm: float = 0.0
     schema_version: int = METADATA_SCHEMA_VERSION
 
     def __post_init__(self) -> None:
@@ -108,6 +113,10 @@ class ModelMetadata:
             problems.append(f"members must be an integer >= 1, got {self.members!r}")
         if not (isinstance(self.max_psf_fwhm, int | float) and 0.0 <= self.max_psf_fwhm < 1e3):
             problems.append(f"max_psf_fwhm must be a number in [0, 1000), got {self.max_psf_fwhm!r}")
+        if not (isinstance(self.min_psf_fwhm, int | float) and 0.0 <= self.min_psf_fwhm < 1e3):
+            problems.append(f"min_psf_fwhm must be a number in [0, 1000), got {self.min_psf_fwhm!r}")
+        elif 0 < self.max_psf_fwhm < self.min_psf_fwhm:
+            problems.append(f"min_psf_fwhm {self.min_psf_fwhm} is above max_psf_fwhm {self.max_psf_fwhm}")
         if not 0.0 <= self.threshold <= 1.0:
             problems.append(f"threshold must be in [0, 1], got {self.threshold!r}")
         if problems:

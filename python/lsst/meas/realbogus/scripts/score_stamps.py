@@ -12,8 +12,9 @@ values its source carries (ZTF's drb, Rubin's reliability). Inputs, by file name
   directories             every such file inside
 
 Stamps of any size are used as they are: smaller ones are padded (flag_padded), larger ones
-centre-cropped (flag_cropped), never resized; the normalization is computed on the real
-pixels. NaN, infinite and sentinel pixels (|value| >= --missing-above; ZTF writes -3.4e38)
+centre-cropped (flag_cropped), not resized unless --psf-fwhm says their PSF is outside the
+model's training widths (then resampled to them: psfScale); the normalization is computed on
+the real pixels. NaN, infinite and sentinel pixels (|value| >= --missing-above; ZTF writes -3.4e38)
 are missing and counted. A stamp that cannot be scored gets flag_noScore and its reason.
 """
 
@@ -41,6 +42,16 @@ def output_format(path: str) -> str:
     if path.lower().endswith(".csv"):
         return "ascii.csv"
     raise ValueError(f"{path}: the output must end in .parquet, .pq or .csv")
+
+
+def _number_or_name(value: str | None) -> float | str | None:
+    """``--psf-fwhm``: a number if it is one, else the name of a value of the stamps."""
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,6 +95,13 @@ def main(argv: list[str] | None = None) -> int:
         default=MISSING_ABOVE,
         help=f"Pixels with |value| at least this are missing (default {MISSING_ABOVE:g}).",
     )
+    parser.add_argument(
+        "--psf-fwhm",
+        default=None,
+        help="PSF FWHM of the stamps in pixels (a number: all stamps, e.g. a survey's typical seeing), or "
+        "the name of a value each stamp carries it in (e.g. a column of the numpy file); stamps of a PSF "
+        "outside the model's training widths are resampled to them. Default: not resampled.",
+    )
     parser.add_argument("--batch-size", type=int, default=64, help="Stamps per model batch (default 64).")
     parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
     args = parser.parse_args(argv)
@@ -108,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
                 missing_above=args.missing_above,
                 batch_size=args.batch_size,
                 progress=bar.update if bar is not None else None,
+                psf_fwhm=_number_or_name(args.psf_fwhm),
             )
         finally:
             if bar is not None:
@@ -120,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"wrote {args.output}: {len(table)} stamps, {unscored} not scored, "
         f"{int(table['flag_padded'].sum())} padded, {int(table['flag_cropped'].sum())} cropped, "
-        f"{int(table['flag_badPixels'].sum())} with bad pixels (model {model.metadata.version})"
+        f"{int(table['flag_badPixels'].sum())} with bad pixels, "
+        f"{int((table['psfScale'] != 1).sum())} resampled (model {model.metadata.version})"
     )
     return 0

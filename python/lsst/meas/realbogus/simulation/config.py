@@ -541,6 +541,20 @@ def _shifted(config: SimulationConfig) -> None:
     config.canvasMargin = 48
 
 
+def _narrow(config: SimulationConfig) -> None:
+    """A test repository below the ``variety`` training ranges: undersampled PSFs of 1.4-2 pixel seeing.
+
+    The other shift of `_shifted`: the PSF families are variety's own, only narrower than any
+    it draws (variety's seeing starts at 2.1 pixels, its templates at 1.4), as in good seeing on
+    a camera of coarse pixels (ZTF's 1 arcsec pixels in 1.4-2 arcsec seeing).
+    """
+    _variety(config)
+    config.tracts = [4024]
+    config.fieldsPerTract = 1
+    config.templatePsfFwhmRange = [0.18, 0.24]
+    config.seeingRange = [0.28, 0.40]
+
+
 def _quality(config: SimulationConfig) -> None:
     """Many small visits, over half of them with a quality problem: to train and test exposure quality."""
     config.detectorSize = 1024
@@ -577,6 +591,10 @@ PRESETS = {
     "shifted": (
         _shifted,
         "test repository outside variety's ranges: tract 4024, defocused PSFs, 9-12 px seeing",
+    ),
+    "narrow": (
+        _narrow,
+        "test repository below variety's ranges: tract 4024, variety's PSF families at 1.4-2 px seeing",
     ),
     "quality": (
         _quality,

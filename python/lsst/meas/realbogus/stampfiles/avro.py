@@ -40,7 +40,7 @@ FLAVOURS = {
 
 CARRIED = {
     "rubin": ("visit", "detector", "band", "midpointMjdTai", "x", "y", "snr", "reliability"),
-    "ztf": ("jd", "fid", "isdiffpos", "magpsf", "rb", "drb", "magzpsci"),
+    "ztf": ("jd", "fid", "isdiffpos", "magpsf", "rb", "drb", "magzpsci", "fwhm"),
 }
 """Fields of the detection's record carried into the output, where present."""
 

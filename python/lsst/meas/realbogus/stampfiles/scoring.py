@@ -17,9 +17,17 @@ column                 meaning
 ``flag_badPixels``     held NaN, infinite or sentinel pixels (treated as missing)
 ``badPixelCount``      how many, over all channels
 ``missingFraction``    fraction of the model's input pixels missing in any channel (padding too)
+``psfScale``           the factor the stamp's pixels were widened by for its PSF to be within the
+                       model's training widths (1: not resampled; only with a PSF FWHM given)
+``flag_psfOutOfRange`` the PSF needed more than ``MAX_RESAMPLING`` (resampled by that much only)
 ``problem``            empty, or why the stamp was not scored
 ``modelVersion``       the model's version
 =====================  ===========================================================================
+
+Stamps carry no PSF model, so a stamp is resampled to the model's training
+PSF widths (its metadata's ``min_psf_fwhm`` and ``max_psf_fwhm``; see
+`~lsst.meas.realbogus.stamps.resampling`) only when its PSF FWHM in pixels is
+given: one value for all (a survey's typical seeing) or one per stamp.
 """
 
 from __future__ import annotations
@@ -33,8 +41,9 @@ from typing import Any
 import astropy.table
 import numpy as np
 
-from ..inference import LoadedModel, cpu_threads
+from ..inference import LoadedModel, ModelMetadata, cpu_threads
 from ..stamps import CHANNELS, MISSING_ABOVE, FittedStamps, fit_stamps
+from ..stamps.resampling import MAX_RESAMPLING, psf_scale
 from .reading import read_stamp_files
 from .records import StampRecord
 
@@ -42,7 +51,24 @@ NJY_AB_MAGNITUDE = 31.4
 """AB magnitude of a flux of 1 nJy."""
 
 
-def _score_fitted(model: LoadedModel, fitted: FittedStamps, batch_size: int) -> dict[str, np.ndarray]:
+def _psf_scales(metadata: ModelMetadata, psf_fwhm: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per stamp, the resampling factor for a model (`psf_scale`) and whether it was capped.
+
+    ``psf_fwhm`` is `None` (no resampling), one FWHM in pixels, or one per
+    stamp (NaN: unknown, not resampled).
+    """
+    if psf_fwhm is None:
+        return np.ones(n), np.zeros(n, dtype=bool)
+    widths = np.broadcast_to(np.asarray(psf_fwhm, dtype=float), (n,))
+    high, low = metadata.max_psf_fwhm, metadata.min_psf_fwhm
+    wanted = np.array([psf_scale(w, high, low) for w in widths])
+    scales = np.clip(wanted, 1.0 / MAX_RESAMPLING, MAX_RESAMPLING)
+    return scales, scales != wanted
+
+
+def _score_fitted(
+    model: LoadedModel, fitted: FittedStamps, batch_size: int, scales: np.ndarray, capped: np.ndarray
+) -> dict[str, np.ndarray]:
     """The output columns of stamps already fitted to ``model``'s input."""
     md = model.metadata
     n = len(fitted.data)
@@ -72,6 +98,8 @@ def _score_fitted(model: LoadedModel, fitted: FittedStamps, batch_size: int) -> 
         "flag_badPixels": fitted.sentinel_count > 0,
         "badPixelCount": fitted.sentinel_count.astype(np.int32),
         "missingFraction": fitted.missing_fraction,
+        "psfScale": scales.astype(np.float32),
+        "flag_psfOutOfRange": capped,
         "problem": problem.astype(str) if n else np.zeros(0, dtype=str),
         "modelVersion": np.full(n, md.version, dtype="U7"),
     }
@@ -84,6 +112,7 @@ def score_stamps(
     *,
     missing_above: float = MISSING_ABOVE,
     batch_size: int = 64,
+    psf_fwhm: float | Sequence[float] | np.ndarray | None = None,
 ) -> astropy.table.Table:
     """Score stamps held in memory, one row per stamp in input order.
 
@@ -102,6 +131,10 @@ def score_stamps(
         -3.4e38 for pixels off its image).
     batch_size : `int`
         Stamps per model batch.
+    psf_fwhm : `float` or sequence of `float`, optional
+        PSF FWHM of the stamps in pixels, one for all or one per stamp (NaN:
+        unknown): stamps of a PSF outside the model's training widths are
+        resampled to them.  `None`: never resampled.
 
     Returns
     -------
@@ -111,7 +144,8 @@ def score_stamps(
     Raises
     ------
     ValueError
-        If ``channels`` lacks one of the model's channels.
+        If ``channels`` lacks one of the model's channels, or ``psf_fwhm``
+        is neither one value nor one per stamp.
     """
     channels = tuple(channels)
     md = model.metadata
@@ -120,8 +154,11 @@ def score_stamps(
         raise ValueError(f"stamps of channels {channels} lack the model's channels {missing}")
     index = [channels.index(c) for c in md.channels]
     selected = [[stamp[j] if len(stamp) == len(channels) else None for j in index] for stamp in stamps]
-    fitted = fit_stamps(selected, md.channels, md.cutout_size, missing_above=missing_above)
-    return astropy.table.Table(_score_fitted(model, fitted, batch_size))
+    if psf_fwhm is not None and np.ndim(psf_fwhm) and np.shape(psf_fwhm) != (len(selected),):
+        raise ValueError(f"psf_fwhm must be one value or {len(selected)}, got shape {np.shape(psf_fwhm)}")
+    scales, capped = _psf_scales(md, psf_fwhm, len(selected))
+    fitted = fit_stamps(selected, md.channels, md.cutout_size, missing_above=missing_above, scales=scales)
+    return astropy.table.Table(_score_fitted(model, fitted, batch_size, scales, capped))
 
 
 def _flux_factor(record: StampRecord, to_njy: bool, zero_point: float | None) -> tuple[float, str]:
@@ -138,6 +175,14 @@ def _flux_factor(record: StampRecord, to_njy: bool, zero_point: float | None) ->
     if point is None or not np.isfinite(point):
         return np.nan, f"pixels in {record.units} and no zero point to convert them to nJy"
     return 10.0 ** (-0.4 * (float(point) - NJY_AB_MAGNITUDE)), ""
+
+
+def _finite_or_nan(value: Any) -> float:
+    """A value as a float, NaN if it is missing or not a number."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return np.nan
 
 
 def _column(values: list[Any]) -> np.ndarray:
@@ -168,6 +213,7 @@ def score_stamp_files(
     batch_size: int = 64,
     chunk_size: int = 4096,
     progress: Callable[[int], Any] | None = None,
+    psf_fwhm: float | str | None = None,
 ) -> astropy.table.Table:
     """Score every stamp of ``inputs`` (files or directories), one row each.
 
@@ -195,6 +241,10 @@ def score_stamp_files(
     progress : callable, optional
         Called with the number of stamps done after each chunk (e.g. a
         progress bar's ``update``).
+    psf_fwhm : `float` or `str`, optional
+        PSF FWHM of the stamps in pixels (as `score_stamps`), or the name of
+        the value each source carries it in (e.g. a column of a numpy file);
+        a stamp without that value is not resampled.  `None`: none is.
 
     Returns
     -------
@@ -214,11 +264,16 @@ def score_stamp_files(
     records = read_stamp_files(inputs, channels)
     parts = []
     while chunk := list(itertools.islice(records, chunk_size)):
+        widths = psf_fwhm
+        if isinstance(psf_fwhm, str):
+            widths = [_finite_or_nan(r.columns.get(psf_fwhm)) for r in chunk]
+        scales, capped = _psf_scales(md, widths, len(chunk))
         fitted = fit_stamps(
             [[r.stamps.get(c) for c in md.channels] for r in chunk],
             md.channels,
             md.cutout_size,
             missing_above=missing_above,
+            scales=scales,
         )
         for i, record in enumerate(chunk):
             factor, why = _flux_factor(record, to_njy, zero_point)
@@ -228,7 +283,7 @@ def score_stamp_files(
                 fitted.valid[i] = False
             elif factor != 1.0:
                 fitted.data[i] *= np.float32(factor)
-        columns = _score_fitted(model, fitted, batch_size)
+        columns = _score_fitted(model, fitted, batch_size, scales, capped)
         part = astropy.table.Table(
             {"id": _column([r.id for r in chunk]), "file": [r.file for r in chunk], **columns}
         )

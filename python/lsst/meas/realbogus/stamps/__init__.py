@@ -8,7 +8,7 @@ the model-ready batch.
 - `~lsst.meas.realbogus.stamps.normalization`: per-stamp normalizations by name, optionally
   from the valid pixels only.
 - `~lsst.meas.realbogus.stamps.resampling`: stamps averaged onto a coarser grid, for a PSF wider
-  than a model's training images.
+  than a model's training images, or interpolated onto a finer one, for a narrower one.
 - `~lsst.meas.realbogus.stamps.batch`: `ModelInput`, the one path from images or stamps to a
   model's input (channels in its order, its size, its normalization).
 - `~lsst.meas.realbogus.stamps.triplets`: labelled template/science/difference triplets, the

@@ -112,8 +112,9 @@ class ModelInput:
         threads : `int`
             CPU threads the normalization may use.
         scale : `float`
-            Above 1: cut ``scale`` times wider and average onto the model's
-            grid (see `cut_raw`).
+            Not 1: resample onto a grid of pixels ``scale`` input pixels wide
+            (above 1, cut ``scale`` times wider and average; below 1,
+            interpolate; see `cut_raw`).
 
         Returns
         -------
@@ -144,10 +145,13 @@ class ModelInput:
         Parameters are those of `cut`. With ``scale`` above 1 the cutouts are
         cut ``scale`` times wider and averaged onto the model's grid
         (`~lsst.meas.realbogus.stamps.resampling.resample_stamps`), so that a
-        PSF ``scale`` times wider than the model's widest looks like it; the
-        flags are those of the wider cutouts, and ``out`` is not used.
+        PSF ``scale`` times wider than the model's widest looks like it; below
+        1 they are interpolated up from their central ``scale * size``
+        pixels, so that an undersampled PSF looks as wide as the narrowest.
+        The flags are those of the cutouts as cut (for ``scale < 1``, of the
+        whole ``size``-pixel cutout), and ``out`` is not used.
         """
-        if scale <= 1.0:
+        if scale == 1.0:
             return cut_images(
                 images, self.channels, x, y, self.size, fill=fill, bad_mask_planes=bad_mask_planes, out=out
             )

@@ -15,6 +15,12 @@ A ``size``-pixel window is taken from an ``s``-pixel axis starting at
 ``(s - size + 1) // 2`` (the crop of
 `~lsst.meas.realbogus.stamps.batch.ModelInput.prepare`), and a smaller axis is
 placed at ``(size - s) // 2``, so the stamp's central pixel lands on the model's.
+
+With per-stamp ``scales`` (a PSF wider or narrower than the model's training
+ones: `~lsst.meas.realbogus.stamps.resampling.psf_scale`) a stamp is first
+fitted to the window that resampling by its scale needs and then resampled
+onto the model's grid, as `~lsst.meas.realbogus.stamps.batch.ModelInput.cut`
+does for images.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .cutouts import MISSING_ABOVE
+from .resampling import resample_stamps, resampled_size
 
 
 @dataclass
@@ -82,6 +89,7 @@ def fit_stamps(
     size: int,
     *,
     missing_above: float = MISSING_ABOVE,
+    scales: Sequence[float] | np.ndarray | None = None,
 ) -> FittedStamps:
     """Put stamps on a ``size`` x ``size`` grid, marking what is missing.
 
@@ -97,12 +105,25 @@ def fit_stamps(
         Width and height of the grid.
     missing_above : `float`
         Pixels whose absolute value is at least this are missing.
+    scales : sequence of `float`, optional
+        Per stamp, the width of the grid's pixels in the stamp's pixels
+        (`~lsst.meas.realbogus.stamps.resampling.resample_stamps`); default:
+        1 for all (no resampling).  ``padded`` and ``cropped`` then compare
+        the stamp with the window the resampling needs.
 
     Returns
     -------
     fitted : `FittedStamps`
+
+    Raises
+    ------
+    ValueError
+        If ``scales`` is not of one positive value per stamp.
     """
     n, n_chan = len(stamps), len(channels)
+    scales = np.ones(n) if scales is None else np.asarray(scales, dtype=float)
+    if scales.shape != (n,) or not (scales > 0).all():
+        raise ValueError(f"scales must be {n} positive values, one per stamp, got {scales!r}")
     data = np.zeros((n, n_chan, size, size), dtype=np.float32)
     valid = np.zeros((n, n_chan, size, size), dtype=bool)
     padded = np.zeros(n, dtype=bool)
@@ -123,18 +144,24 @@ def fit_stamps(
             described = ", ".join(f"{c} {a.shape}" for c, a in zip(channels, arrays))
             problem[i] = f"channels must be 2-d stamps of one shape, got {described}"
             continue
-        height, width = arrays[0].shape
-        (sy, dy), (sx, dx) = _window(height, size), _window(width, size)
-        padded[i] = height < size or width < size
-        cropped[i] = height > size or width > size
+        width = resampled_size(size, scales[i])
+        height, have = arrays[0].shape
+        (sy, dy), (sx, dx) = _window(height, width), _window(have, width)
+        padded[i] = height < width or have < width
+        cropped[i] = height > width or have > width
+        pixels = np.full((1, n_chan, width, width), np.nan, dtype=np.float32)
         for c, array in enumerate(arrays):
-            pixels = np.asarray(array[sy, sx], dtype=np.float32)
+            window = np.asarray(array[sy, sx], dtype=np.float32)
             with np.errstate(invalid="ignore"):
-                ok = np.isfinite(pixels) & (np.abs(pixels) < missing_above)
+                ok = np.isfinite(window) & (np.abs(window) < missing_above)
             sentinels[i] += int(ok.size - np.count_nonzero(ok))
-            data[i, c, dy, dx] = np.where(ok, pixels, np.float32(0.0))
-            valid[i, c, dy, dx] = ok
-        empty = [c for c, ok in zip(channels, valid[i]) if not ok.any()]
+            pixels[0, c, dy, dx] = np.where(ok, window, np.float32(np.nan))
+        if scales[i] != 1.0:
+            pixels = resample_stamps(pixels, size, scales[i])
+        ok = np.isfinite(pixels[0])
+        data[i] = np.where(ok, pixels[0], np.float32(0.0))
+        valid[i] = ok
+        empty = [c for c, good in zip(channels, valid[i]) if not good.any()]
         if empty:
             problem[i] = f"no valid pixel in {' and '.join(empty)}"
     missing = (~valid).any(axis=1).reshape(n, -1).mean(axis=1) if n else np.zeros(0)

@@ -1,19 +1,22 @@
-"""Resampling stamps to a coarser pixel grid, so that a wide PSF looks as wide as the training ones.
+"""Resampling stamps to another pixel grid, so that a PSF looks as wide as the training ones.
 
-A network trained on images whose PSF is at most some width in pixels has
-never seen a wider one; resampled by the ratio of the widths, a stamp of a
-wider PSF becomes one it has seen (`lsst.meas.realbogus.stamps.batch.ModelInput.cut`
-with ``scale > 1``).  The resampling averages the input pixels over each
+A network trained on images whose PSF is between some widths in pixels has
+never seen a wider or a narrower one; resampled by the ratio of the widths, a
+stamp of such a PSF becomes one it has seen
+(`lsst.meas.realbogus.stamps.batch.ModelInput.cut` with ``scale != 1``).
+Shrinking (``scale > 1``: a wide PSF) averages the input pixels over each
 output pixel's footprint (a box of ``scale`` input pixels a side), so it
-conserves flux and makes no aliasing of the noise; missing (NaN) input
-pixels are left out of the averages, and an output pixel that is less than
-half covered by valid ones is missing itself.  The width of a PSF
-(`effective_psf_sigma`, `psf_fwhm`) is the one labelling uses too.
+conserves flux and makes no aliasing of the noise.  Enlarging (``scale < 1``:
+an undersampled PSF) interpolates linearly between the four nearest input
+pixels.  Missing (NaN) input pixels are left out of either, and an output
+pixel less than half made of valid ones is missing itself.  The width of a
+PSF (`effective_psf_sigma`, `psf_fwhm`) is the one labelling uses too.
 """
 
 from __future__ import annotations
 
 __all__ = (
+    "MAX_RESAMPLING",
     "centre_psf_fwhm",
     "effective_psf_sigma",
     "psf_fwhm",
@@ -29,6 +32,9 @@ from typing import Any
 import numpy as np
 
 _FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
+
+MAX_RESAMPLING = 4.0
+"""Default bound on the resampling factor, either way (a PSF further out is resampled by this and flagged)."""
 
 
 def effective_psf_sigma(psf: Any, x: float | None = None, y: float | None = None) -> float:
@@ -95,31 +101,53 @@ def centre_psf_fwhm(image: Any, psf: Any = None) -> float:
     return math.nan if psf is None else psf_fwhm(psf)
 
 
-def psf_scale(psf_fwhm: float, max_psf_fwhm: float) -> float:
-    """The factor a stamp must be shrunk by for its PSF to be at most ``max_psf_fwhm`` wide.
+def psf_scale(
+    psf_fwhm: float, max_psf_fwhm: float, min_psf_fwhm: float = 0.0, max_factor: float = math.inf
+) -> float:
+    """The factor a stamp's pixels must be widened by for its PSF to be within the limits.
 
     Parameters
     ----------
     psf_fwhm : `float`
         FWHM of the image's PSF, pixels (NaN: unknown).
     max_psf_fwhm : `float`
-        The widest PSF FWHM wanted, pixels; 0 or less: no limit.
+        The widest PSF FWHM wanted, pixels; 0 or less: no upper limit.
+    min_psf_fwhm : `float`
+        The narrowest wanted, pixels; 0 or less: no lower limit.
+    max_factor : `float`
+        The factor is kept within ``[1 / max_factor, max_factor]``.
 
     Returns
     -------
     scale : `float`
-        ``psf_fwhm / max_psf_fwhm`` when that is above 1, else 1 (also for an
-        unknown width or no limit).
+        ``psf_fwhm / max_psf_fwhm`` when the PSF is wider than the upper
+        limit (above 1), ``psf_fwhm / min_psf_fwhm`` when it is narrower than
+        the lower one (below 1), else 1 (also for an unknown width).
+
+    Raises
+    ------
+    ValueError
+        If both limits are set and the lower one is above the upper one, or
+        ``max_factor`` is below 1.
     """
-    if max_psf_fwhm <= 0 or not math.isfinite(psf_fwhm) or psf_fwhm <= max_psf_fwhm:
+    if max_factor < 1.0:
+        raise ValueError(f"max_factor must be at least 1, got {max_factor}")
+    if 0 < max_psf_fwhm < min_psf_fwhm:
+        raise ValueError(f"min_psf_fwhm {min_psf_fwhm} is above max_psf_fwhm {max_psf_fwhm}")
+    if not math.isfinite(psf_fwhm) or psf_fwhm <= 0:
         return 1.0
-    return psf_fwhm / max_psf_fwhm
+    if max_psf_fwhm > 0 and psf_fwhm > max_psf_fwhm:
+        return min(psf_fwhm / max_psf_fwhm, max_factor)
+    if min_psf_fwhm > 0 and psf_fwhm < min_psf_fwhm:
+        return max(psf_fwhm / min_psf_fwhm, 1.0 / max_factor)
+    return 1.0
 
 
 def resampled_size(size: int, scale: float) -> int:
     """Width of the stamps to cut so that `resample_stamps` can make ``size``-pixel ones at ``scale``.
 
-    It has the parity of ``size``, so both are centred on the same pixel.
+    It has the parity of ``size``, so both are centred on the same pixel;
+    below a scale of 1 it is ``size`` (the output needs fewer input pixels).
     """
     if scale <= 1.0:
         return size
@@ -129,10 +157,12 @@ def resampled_size(size: int, scale: float) -> int:
 
 
 def resampling_matrix(size: int, scale: float, input_size: int) -> np.ndarray:
-    """Weights that average ``input_size`` pixels into ``size`` pixels ``scale`` times wider, centred.
+    """Weights that resample ``input_size`` pixels into ``size`` pixels ``scale`` times wider, centred.
 
-    Row ``i`` holds the fraction of output pixel ``i``'s footprint that each
-    input pixel covers (each row sums to 1 when the footprint is inside).
+    At ``scale >= 1`` row ``i`` holds the fraction of output pixel ``i``'s
+    footprint that each input pixel covers; below 1, the linear
+    interpolation weights of the two input pixels nearest its centre.  Each
+    row sums to 1 where the output pixel is inside the input.
 
     Returns
     -------
@@ -141,6 +171,11 @@ def resampling_matrix(size: int, scale: float, input_size: int) -> np.ndarray:
     """
     centre_out = (size - 1) / 2.0
     centre_in = (input_size - 1) / 2.0
+    if scale < 1.0:
+        # Output pixel centres in input pixels; the tent of width 2 around each input pixel.
+        centres = (np.arange(size) - centre_out) * scale + centre_in
+        tent = 1.0 - np.abs(centres[:, None] - np.arange(input_size)[None, :])
+        return np.clip(tent, 0.0, None).astype(np.float32)
     # Footprint edges of the output pixels and pixel edges of the input, in input pixels.
     lo = (np.arange(size) - centre_out - 0.5) * scale + centre_in
     hi = lo + scale
@@ -150,7 +185,7 @@ def resampling_matrix(size: int, scale: float, input_size: int) -> np.ndarray:
 
 
 def resample_stamps(stamps: np.ndarray, size: int, scale: float) -> np.ndarray:
-    """Average stamps onto a grid ``scale`` times coarser, ``size`` pixels wide, on the same centre.
+    """Resample stamps onto a grid ``scale`` times coarser (finer below 1), ``size`` pixels wide, same centre.
 
     Parameters
     ----------
@@ -160,22 +195,23 @@ def resample_stamps(stamps: np.ndarray, size: int, scale: float) -> np.ndarray:
     size : `int`
         Width of the output stamps.
     scale : `float`
-        Output pixel width in input pixels, at least 1.
+        Output pixel width in input pixels: above 1 the stamps are averaged
+        down, below 1 interpolated up (`resampling_matrix`).
 
     Returns
     -------
     resampled : `numpy.ndarray`
         ``(N, C, size, size)`` float32; NaN where less than half an output
-        pixel's footprint is valid.
+        pixel's weight falls on valid input pixels.
 
     Raises
     ------
     ValueError
-        If the stamps are too small, or ``scale`` is below 1.
+        If the stamps are too small, or ``scale`` is not positive.
     """
     stamps = np.asarray(stamps, dtype=np.float32)
-    if scale < 1.0:
-        raise ValueError(f"resampling scale must be at least 1, got {scale}")
+    if not scale > 0.0:
+        raise ValueError(f"resampling scale must be positive, got {scale}")
     have = stamps.shape[-1]
     if stamps.ndim != 4 or stamps.shape[-2] != have or have < resampled_size(size, scale):
         raise ValueError(
@@ -185,7 +221,7 @@ def resample_stamps(stamps: np.ndarray, size: int, scale: float) -> np.ndarray:
     weights = resampling_matrix(size, scale, have)
 
     def average(values: np.ndarray) -> np.ndarray:
-        # Columns, then rows: two matrix products (BLAS), not one four-index sum.
+        # Columns, then rows: two matrix products (BLAS), not one four-index sum (weights are separable).
         return weights @ (values @ weights.T)
 
     valid = np.isfinite(stamps)
