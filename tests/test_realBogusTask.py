@@ -244,6 +244,17 @@ def test_missing_input_for_one_detector(tiny_repo, tmp_path, pipetask):
     assert len(done) == 7
 
 
+def assert_scored_as_cut(task, detector_inputs, scores, scale):
+    """The scores are the model's on its ModelInput cut at ``scale`` (the one path)."""
+    dia = detector_inputs["diaSources"]
+    images = {k: detector_inputs[k] for k in ("science", "template", "difference")}
+    batch = task.model.metadata.input.cut(
+        images, dia["x"], dia["y"], bad_mask_planes=task.config.badMaskPlanes, scale=scale
+    )
+    ok = np.isfinite(scores)
+    np.testing.assert_array_equal(scores[ok], task.model.predict(batch.data)[ok])
+
+
 def test_wide_psf_is_resampled_to_the_model_limit(model_file, detector_inputs):
     """With maxPsfFwhm below the detector's PSF, the cutouts are cut wider and averaged down."""
     difference = detector_inputs["difference"]
@@ -259,14 +270,7 @@ def test_wide_psf_is_resampled_to_the_model_limit(model_file, detector_inputs):
     assert task.metadata["psfScale"] == pytest.approx(1.5, rel=1e-6)
     assert np.array_equal(wide["diaSourceId"], plain["diaSourceId"])
     assert not np.allclose(wide["score"], plain["score"], equal_nan=True)
-    # The batch is the model's ModelInput cut at that scale (the one path).
-    dia = detector_inputs["diaSources"]
-    images = {k: detector_inputs[k] for k in ("science", "template", "difference")}
-    batch = task.model.metadata.input.cut(
-        images, dia["x"], dia["y"], bad_mask_planes=task.config.badMaskPlanes, scale=1.5
-    )
-    ok = np.isfinite(wide["score"])
-    np.testing.assert_array_equal(wide["score"][ok], task.model.predict(batch.data)[ok])
+    assert_scored_as_cut(task, detector_inputs, wide["score"], 1.5)
     # Wider cutouts reach the edge sooner.
     assert wide["flag_edge"].sum() >= plain["flag_edge"].sum()
     # Given apart (as runQuantum does when it reads the image and mask planes only), the PSF is used;
@@ -289,13 +293,7 @@ def test_narrow_psf_is_interpolated_to_the_model_limit(model_file, detector_inpu
     narrow = task.run(**detector_inputs).scores
     assert np.allclose(narrow["psfScale"], 0.8)
     assert not narrow["flag_psfOutOfRange"].any()
-    dia = detector_inputs["diaSources"]
-    images = {k: detector_inputs[k] for k in ("science", "template", "difference")}
-    batch = task.model.metadata.input.cut(
-        images, dia["x"], dia["y"], bad_mask_planes=task.config.badMaskPlanes, scale=0.8
-    )
-    ok = np.isfinite(narrow["score"])
-    np.testing.assert_array_equal(narrow["score"][ok], task.model.predict(batch.data)[ok])
+    assert_scored_as_cut(task, detector_inputs, narrow["score"], 0.8)
     assert not np.allclose(narrow["score"], plain["score"], equal_nan=True)
     # Limits on both sides: only the one the PSF is outside applies.
     both = make_task(model_file, minPsfFwhm=fwhm * 1.25, maxPsfFwhm=fwhm * 2).run(**detector_inputs).scores
