@@ -322,6 +322,13 @@ def test_psf_limits_are_checked_at_configuration():
     config.validate()
     with pytest.raises(FieldValidationError):
         config.maxPsfResampling = 0.5
+    # Against the model's own limits, when it is loaded: the shipped model records both.
+    config = RealBogusConfig()
+    config.maxPsfFwhm = 1.0
+    with pytest.raises(ValueError, match=r"above the widest, 1.0 \(maxPsfFwhm\)"):
+        RealBogusTask(config=config)
+    config.minPsfFwhm = 0.0
+    RealBogusTask(config=config)
 
 
 @pytest.mark.slow
@@ -330,7 +337,16 @@ def test_pipetask_reads_the_psf_to_resample(scored_tiny_repo, pipetask):
     repo, plain_collection = scored_tiny_repo
     where = "instrument='RBSimCam' AND visit=10000 AND detector=0"
     pipetask(
-        repo, "RealBogus.yaml", "RBSimCam/sim", "u/test/psf", "-d", where, "-c", "realBogus:maxPsfFwhm=1.0"
+        repo,
+        "RealBogus.yaml",
+        "RBSimCam/sim",
+        "u/test/psf",
+        "-d",
+        where,
+        "-c",
+        "realBogus:maxPsfFwhm=2.0",
+        "-c",
+        "realBogus:minPsfFwhm=0",
     )
     with Butler.from_config(str(repo)) as butler:
         data_id = {"instrument": "RBSimCam", "visit": 10000, "detector": 0}
@@ -338,6 +354,6 @@ def test_pipetask_reads_the_psf_to_resample(scored_tiny_repo, pipetask):
         wide = butler.get("dia_source_realbogus", data_id, collections="u/test/psf")
         plain = butler.get("dia_source_realbogus", data_id, collections=plain_collection)
     fwhm = psf_fwhm(psf)
-    assert np.allclose(wide["psfScale"], fwhm, rtol=1e-5)
+    assert np.allclose(wide["psfScale"], fwhm / 2.0, rtol=1e-5) and not wide["flag_psfOutOfRange"].any()
     assert np.all(plain["psfScale"] == 1.0)
     assert np.array_equal(wide["diaSourceId"], plain["diaSourceId"])

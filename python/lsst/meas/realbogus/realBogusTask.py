@@ -193,10 +193,23 @@ class RealBogusTask(pipeBase.PipelineTask):
         ------
         lsst.meas.realbogus.inference.ModelError
             If the model does not take the configured cutout size.
+        ValueError
+            If the narrowest PSF width to show it (``minPsfFwhm``, or the model's
+            ``min_psf_fwhm``) is above the widest (``maxPsfFwhm``, or the model's).
         """
         if model.device != self.config.device:
             model = load_model(model.path, device=self.config.device, backend=model.backend.name)
         model.check_compatible(cutout_size=self.config.cutoutSize)
+        config, md = self.config, model.metadata
+        high = md.max_psf_fwhm if config.maxPsfFwhm is None else config.maxPsfFwhm
+        low = md.min_psf_fwhm if config.minPsfFwhm is None else config.minPsfFwhm
+        if 0 < high < low:
+            raise ValueError(
+                f"the narrowest PSF FWHM to show model {md.version}, {low} pixels "
+                f"({'minPsfFwhm' if config.minPsfFwhm is not None else 'its min_psf_fwhm'}), is above the "
+                f"widest, {high} ({'maxPsfFwhm' if config.maxPsfFwhm is not None else 'its max_psf_fwhm'}); "
+                "set the other limit too (0 turns one off)"
+            )
         self.model = model
         md = model.metadata
         self.log.debug(
@@ -427,11 +440,9 @@ class RealBogusTask(pipeBase.PipelineTask):
         """The factor to widen the cutouts' pixels by for the PSF to be within the limits, and whether it
         had to be capped at ``maxPsfResampling`` (1 and False: within them, or no limits).
         """
-        high, low = self.max_psf_fwhm(), self.min_psf_fwhm()
+        high, low = self.max_psf_fwhm(), self.min_psf_fwhm()  # checked against each other by set_model
         if high <= 0 and low <= 0:
             return 1.0, False
-        if 0 < high < low:
-            raise ValueError(f"the narrowest PSF FWHM to show the model, {low}, is above the widest, {high}")
         fwhm = centre_psf_fwhm(difference, psf)
         if not np.isfinite(fwhm):
             if self.metadata.get("psfMissing") is None:
