@@ -6,23 +6,23 @@ pixels marked missing) and then the model's own
 `~lsst.meas.realbogus.stamps.batch.ModelInput.prepare`, with the normalization
 computed on the valid pixels only.  Output columns:
 
-=====================  ===========================================================================
-column                 meaning
-=====================  ===========================================================================
-``score``              the model's score in [0, 1]; NaN when ``flag_noScore``
-``flag_noScore``       not scored; ``problem`` says why (a missing or unreadable cutout, channels
-                       of different shapes, a channel without any valid pixel)
-``flag_padded``        smaller than the model's input along some axis: padded around its centre
-``flag_cropped``       larger: centre-cropped
-``flag_badPixels``     held NaN, infinite or sentinel pixels (treated as missing)
-``badPixelCount``      how many, over all channels
-``missingFraction``    fraction of the model's input pixels missing in any channel (padding too)
-``psfScale``           the factor the stamp's pixels were widened by for its PSF to be within the
-                       model's training widths (1: not resampled; only with a PSF FWHM given)
-``flag_psfOutOfRange`` the PSF needed more than ``MAX_RESAMPLING`` (resampled by that much only)
-``problem``            empty, or why the stamp was not scored
-``modelVersion``       the model's version
-=====================  ===========================================================================
+======================  ===========================================================================
+column                  meaning
+======================  ===========================================================================
+``score``               the model's score in [0, 1]; NaN when ``flag_noScore``
+``flag_noScore``        not scored; ``problem`` says why (a missing or unreadable cutout, channels
+                        of different shapes, a channel without any valid pixel)
+``flag_padded``         smaller than the model's input along some axis: padded around its centre
+``flag_cropped``        larger: centre-cropped
+``flag_badPixels``      held NaN, infinite or sentinel pixels (treated as missing)
+``badPixelCount``       how many, over all channels
+``missingFraction``     fraction of the model's input pixels missing in any channel (padding too)
+``psfScale``            the factor the stamp's pixels were widened by for its PSF to be within the
+                        model's training widths (1: not resampled; only with a PSF FWHM given)
+``flag_psfOutOfRange``  the PSF needed more than ``MAX_RESAMPLING`` (resampled by that much only)
+``problem``             empty, or why the stamp was not scored
+``modelVersion``        the model's version
+======================  ===========================================================================
 
 Stamps carry no PSF model, so a stamp is resampled to the model's training
 PSF widths (its metadata's ``min_psf_fwhm`` and ``max_psf_fwhm``; see
