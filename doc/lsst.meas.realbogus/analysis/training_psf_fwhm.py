@@ -55,7 +55,8 @@ def main() -> None:
         )
         save_torchscript(model.backend.module, md, args.output)
         print(
-            f"wrote {args.output}: version {md.version}, PSF FWHM {md.min_psf_fwhm} to {md.max_psf_fwhm} pixels"
+            f"wrote {args.output}: version {md.version}, "
+            f"PSF FWHM {md.min_psf_fwhm} to {md.max_psf_fwhm} pixels"
         )
 
 
