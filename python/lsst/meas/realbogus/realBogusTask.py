@@ -31,7 +31,7 @@ from .sharedConfig import (
 )
 from .sharedConnections import PER_DETECTOR, DesomConnections, DetectorInputConnections, ModelConnections
 from .stamps import Cutouts
-from .stamps.resampling import MAX_RESAMPLING, centre_psf_fwhm, psf_scale
+from .stamps.resampling import MAX_RESAMPLING, bounded_psf_scale, centre_psf_fwhm, psf_scale
 
 
 class RealBogusConnections(
@@ -449,15 +449,14 @@ class RealBogusTask(pipeBase.PipelineTask):
                 self.log.warning("No PSF for the difference image: cutouts are not resampled to its width.")
             self.metadata["psfMissing"] = True
             return 1.0, False
-        wanted = psf_scale(fwhm, high, low)
         cap = self.config.maxPsfResampling
-        scale = min(max(wanted, 1.0 / cap), cap)
-        if scale != wanted:
+        scale, capped = bounded_psf_scale(fwhm, high, low, cap)
+        if capped:
             self.log.warning(
                 "PSF FWHM %.2f pixels would need the cutouts resampled by %.3f, beyond maxPsfResampling "
                 "(%.1f): resampled by %.3f and flagged flag_psfOutOfRange.",
                 fwhm,
-                wanted,
+                psf_scale(fwhm, high, low),
                 cap,
                 scale,
             )
@@ -469,7 +468,7 @@ class RealBogusTask(pipeBase.PipelineTask):
                 high,
                 scale,
             )
-        return scale, scale != wanted
+        return scale, capped
 
     def _add_desom_columns(
         self, table: astropy.table.Table, thumbnails: np.ndarray, scorable: np.ndarray

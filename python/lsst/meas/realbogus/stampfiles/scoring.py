@@ -43,7 +43,7 @@ import numpy as np
 
 from ..inference import LoadedModel, ModelMetadata, cpu_threads
 from ..stamps import CHANNELS, MISSING_ABOVE, FittedStamps, fit_stamps
-from ..stamps.resampling import MAX_RESAMPLING, psf_scale
+from ..stamps.resampling import MAX_RESAMPLING, bounded_psf_scale
 from .reading import read_stamp_files
 from .records import StampRecord
 
@@ -61,9 +61,8 @@ def _psf_scales(metadata: ModelMetadata, psf_fwhm: Any, n: int) -> tuple[np.ndar
         return np.ones(n), np.zeros(n, dtype=bool)
     widths = np.broadcast_to(np.asarray(psf_fwhm, dtype=float), (n,))
     high, low = metadata.max_psf_fwhm, metadata.min_psf_fwhm
-    wanted = np.array([psf_scale(w, high, low) for w in widths])
-    scales = np.clip(wanted, 1.0 / MAX_RESAMPLING, MAX_RESAMPLING)
-    return scales, scales != wanted
+    bounded = [bounded_psf_scale(w, high, low, MAX_RESAMPLING) for w in widths]
+    return np.array([b[0] for b in bounded]), np.array([b[1] for b in bounded], dtype=bool)
 
 
 def _score_fitted(

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 __all__ = (
     "MAX_RESAMPLING",
+    "bounded_psf_scale",
     "centre_psf_fwhm",
     "effective_psf_sigma",
     "psf_fwhm",
@@ -147,6 +148,15 @@ def psf_scale(
     if min_psf_fwhm > 0 and psf_fwhm < min_psf_fwhm:
         return max(psf_fwhm / min_psf_fwhm, 1.0 / max_factor)
     return 1.0
+
+
+def bounded_psf_scale(
+    psf_fwhm: float, max_psf_fwhm: float, min_psf_fwhm: float, max_factor: float
+) -> tuple[float, bool]:
+    """`psf_scale` kept within ``[1 / max_factor, max_factor]``, and whether that bound applied."""
+    wanted = psf_scale(psf_fwhm, max_psf_fwhm, min_psf_fwhm)
+    scale = psf_scale(psf_fwhm, max_psf_fwhm, min_psf_fwhm, max_factor)
+    return scale, scale != wanted
 
 
 def resampled_size(size: int, scale: float) -> int:
