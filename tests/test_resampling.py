@@ -94,6 +94,21 @@ def test_missing_pixels_are_left_out_and_propagate():
     np.testing.assert_allclose(out[far], full[far], atol=1e-6)
 
 
+@pytest.mark.parametrize("scale", [0.75, 1.5])
+def test_a_stamp_does_not_depend_on_the_others_missing_pixels(scale):
+    rng = np.random.default_rng(3)
+    stamps = rng.standard_normal((4, 3, resampled_size(21, scale), resampled_size(21, scale)))
+    stamps = stamps.astype(np.float32)
+    holed = stamps.copy()
+    holed[1, 2, 5:9, 5:9] = np.nan
+    alone, batch = resample_stamps(stamps, 21, scale), resample_stamps(holed, 21, scale)
+    # Only the holed stamp's holed channel changes, and the others are bit for bit what they were.
+    np.testing.assert_array_equal(
+        np.delete(batch.reshape(12, 21, 21), 5, axis=0), np.delete(alone.reshape(12, 21, 21), 5, axis=0)
+    )
+    assert np.isnan(batch[1, 2]).any()
+
+
 @pytest.mark.parametrize("size, scale", [(51, 0.5), (51, 0.77), (30, 0.9)])
 def test_interpolation_weights(size, scale):
     weights = resampling_matrix(size, scale, size)

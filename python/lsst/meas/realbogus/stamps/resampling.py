@@ -246,7 +246,11 @@ def resample_stamps(stamps: np.ndarray, size: int, scale: float) -> np.ndarray:
     valid = np.isfinite(stamps)
     if valid.all():
         return average(stamps)
+    # Missing pixels count as 0 in the weighted sum; only the stamps that have some need the weights
+    # of the valid ones (a stamp's result does not depend on the others in the batch).
     total = average(np.where(valid, stamps, np.float32(0.0)))
-    cover = average(valid.astype(np.float32))
+    partial = ~valid.all(axis=(-2, -1))
+    cover = average(valid[partial].astype(np.float32))
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(cover >= 0.5, total / cover, np.float32(np.nan)).astype(np.float32, copy=False)
+        total[partial] = np.where(cover >= 0.5, total[partial] / cover, np.float32(np.nan))
+    return total
