@@ -65,6 +65,12 @@ def test_metrics_plots_saliency_and_files(detector_visit, detector_inputs, tmp_p
     for name in ("rocPlot", "prPlot", "detPlot", "calibrationPlot", "snrPlot", "kindPlot", "saliencyPlot"):
         assert isinstance(getattr(result, name), Figure), name
     assert len(result.saliencyPlot.axes) == 2 * 3 * 4  # 4 detections, 3 channels, image and map
+    # Detections are cut for their saliency maps as they were scored: resampled by psfScale.
+    resampled = scores.copy()
+    resampled["psfScale"] = np.float32(0.8)
+    plot = task.run({"d": resampled}, {"d": labels}, {"d": detector_inputs}).saliencyPlot
+    first = [figure.axes[0].images[0].get_array() for figure in (result.saliencyPlot, plot)]
+    assert first[0].shape == first[1].shape and not np.allclose(first[0], first[1])
     with open(tmp_path / "eval" / "metrics.json") as stream:
         written = json.load(stream, parse_constant=lambda name: pytest.fail(f"metrics.json holds {name}"))
     assert written["snr>1e+06"] == {"count": 0}

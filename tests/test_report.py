@@ -36,8 +36,10 @@ def _detector(ids, scores, is_real, version="v1"):
 def test_collect_joins_detectors_and_counts_every_row():
     a = _detector(np.arange(4), [0.9, np.nan, 0.2, 0.7], np.array([True, True, False, False]))
     b = _detector(np.arange(4, 7), [0.1, 0.8, 0.3], np.array([False, True, False]), version="v2")
+    b[0]["psfScale"] = np.float32(0.75)  # a detector resampled by RealBogusTask
     scored = collect_scores([("a", *a), ("b", *b)])
     assert scored.score.tolist() == pytest.approx([0.9, 0.2, 0.7, 0.1, 0.8, 0.3])
+    assert scored.psf_scale.tolist() == [1.0] * 3 + [0.75] * 3
     assert scored.detector.tolist() == [0, 0, 0, 1, 1, 1] and scored.row.tolist() == [0, 2, 3, 0, 1, 2]
     assert scored.versions == {"v1", "v2"}
     counts = {"detectors": 2, "sources": 7, "real": 3, "bogus": 4, "unscored": 1, "flag_edge": 2}

@@ -387,7 +387,11 @@ class EvaluateRealBogusTask(pipeBase.PipelineTask):
         }
 
     def _saliency(self, data: ScoredDetections, keys: list, images: Mapping[Any, Mapping[str, Any]]) -> Any:
-        """Saliency maps of the best and worst scored real and bogus detections."""
+        """Saliency maps of the best and worst scored real and bogus detections.
+
+        Each detection is cut as it was scored: resampled by its table's
+        ``psfScale`` when its detector's PSF was outside the model's widths.
+        """
         model = self.model
         md = model.metadata
         score, is_real = data.score, data.is_real
@@ -419,6 +423,7 @@ class EvaluateRealBogusTask(pipeBase.PipelineTask):
                 np.asarray(dia[self.config.yColumn], dtype=float)[row : row + 1],
                 fill=self.config.fillValue,
                 bad_mask_planes=self.config.badMaskPlanes,
+                scale=float(data.psf_scale[i]),
             )
             cutouts.append(batch.data)
         stack = np.concatenate(cutouts)

@@ -68,6 +68,9 @@ class ScoredDetections:
     score_std : `numpy.ndarray`
         Per scored row, the ensemble spread ``scoreStd`` if every score
         table has a finite one (empty otherwise).
+    psf_scale : `numpy.ndarray`
+        Per scored row, the factor its cutouts were resampled by
+        (``psfScale``; 1 for tables without that column).
     """
 
     score: np.ndarray
@@ -80,6 +83,7 @@ class ScoredDetections:
     counts: dict[str, int] = field(default_factory=dict)
     desom: dict[str, np.ndarray] = field(default_factory=dict)
     score_std: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    psf_scale: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 def exact_scores(scores: astropy.table.Table) -> np.ndarray:
@@ -124,7 +128,9 @@ def collect_scores(
         If a detector's scores and labels are not of the same diaSources in
         the same order.
     """
-    parts: dict[str, list] = {k: [] for k in ("score", "is_real", "kind", "snr", "detector", "row")}
+    parts: dict[str, list] = {
+        k: [] for k in ("score", "is_real", "kind", "snr", "detector", "row", "psf_scale")
+    }
     spread: list | None = []
     desom: dict[str, list] | None = {k: [] for k in DESOM_COLUMNS}
     versions: set[str] = set()
@@ -152,6 +158,10 @@ def collect_scores(
         parts["snr"].append(np.asarray(labels["snr"], dtype=float)[ok])
         parts["detector"].append(np.full(int(ok.sum()), number))
         parts["row"].append(np.flatnonzero(ok))
+        scale = (
+            np.asarray(scores["psfScale"], dtype=float) if "psfScale" in scores.colnames else np.ones(len(s))
+        )
+        parts["psf_scale"].append(scale[ok])
         std = np.asarray(scores["scoreStd"], dtype=float)[ok] if "scoreStd" in scores.colnames else None
         if spread is not None and std is not None and np.isfinite(std).all():
             spread.append(std)
@@ -162,7 +172,15 @@ def collect_scores(
                 desom[c].append(np.asarray(scores[c])[ok])
         else:
             desom = None
-    empty = {"score": float, "is_real": bool, "kind": str, "snr": float, "detector": int, "row": int}
+    empty = {
+        "score": float,
+        "is_real": bool,
+        "kind": str,
+        "snr": float,
+        "detector": int,
+        "row": int,
+        "psf_scale": float,
+    }
     arrays = {k: np.concatenate(v) if v else np.zeros(0, empty[k]) for k, v in parts.items()}
     columns = {k: np.concatenate(v) for k, v in desom.items()} if desom and parts["score"] else {}
     score_std = np.concatenate(spread) if spread else np.zeros(0)
