@@ -355,6 +355,19 @@ def test_narrow_preset_validates():
     assert narrow.pixelScale == variety.pixelScale
 
 
+def test_wide_preset_covers_the_narrow_test_and_not_the_shifted_one():
+    """``wide`` is variety with seeing (and templates) down to narrow's; shifted stays outside it."""
+    variety, wide, narrow, shifted = (_preset(n) for n in ("variety", "wide", "narrow", "shifted"))
+    wide.validate()
+    changed = {"seeingRange", "templatePsfFwhmRange"}
+    assert {name for name in variety.keys() if getattr(variety, name) != getattr(wide, name)} == changed
+    assert wide.seeingRange[0] <= narrow.seeingRange[0] and wide.seeingRange[1] == variety.seeingRange[1]
+    assert min(wide.templatePsfFwhmRange) <= min(narrow.templatePsfFwhmRange)
+    assert max(narrow.templatePsfFwhmRange) <= max(wide.templatePsfFwhmRange) < wide.seeingRange[0]
+    assert not set(shifted.psfFamilies) & set(wide.psfFamilies)
+    assert shifted.seeingRange[0] > wide.seeingRange[1]
+
+
 def test_bad_photometry_visits():
     """badPhotometryProbability scales some visits' flux-scale errors and leaves every other draw alone."""
     config = _preset("variety")

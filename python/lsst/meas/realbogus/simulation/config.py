@@ -529,6 +529,19 @@ def _variety(config: SimulationConfig) -> None:
     config.vignettingRate = 0.3
 
 
+def _wide(config: SimulationConfig) -> None:
+    """``variety`` with its seeing widened down to undersampled PSFs (1.4-8 pixels), templates of 0.9-1.3.
+
+    ``variety``'s narrowest PSF is about 3 pixels (second-moment FWHM), which LSST reaches in
+    0.6 arcsec seeing and ZTF's 1 arcsec pixels never do; this preset draws the seeing of the
+    ``narrow`` test too, and its templates (which must be narrower than any visit of the field)
+    from ``narrow``'s range.
+    """
+    _variety(config)
+    config.templatePsfFwhmRange = [0.18, 0.26]
+    config.seeingRange = [0.28, 1.6]
+
+
 def _shifted(config: SimulationConfig) -> None:
     """A test repository outside the ``variety`` training ranges: donut PSFs and 9-12 pixel seeing."""
     _variety(config)
@@ -587,6 +600,10 @@ PRESETS = {
     "variety": (
         _variety,
         "twice the training size, with variety: PSF families, 2-8 px seeing, noise, saturation, artifacts",
+    ),
+    "wide": (
+        _wide,
+        "variety with its seeing widened down to undersampled PSFs: 1.4-8 px seeing, 0.9-1.3 px templates",
     ),
     "shifted": (
         _shifted,
