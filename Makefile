@@ -11,7 +11,7 @@ HOSTS := $(wildcard $(CURDIR)/../shared/data/hosts/AEGIS_F814w_catalog.fits)
 SIM_OPTIONS ?= $(if $(HOSTS),-c realGalaxyCatalog=$(HOSTS))
 IN_ENV := source $(CURDIR)/setup.sh &&
 
-.PHONY: env demo bps-demo training-triplets shifted-repo default-model default-desom quality-repo quality-model test test-fast lint docs bench bench-training bench-desom clean
+.PHONY: env demo bps-demo training-triplets shifted-repo default-model default-desom relabel-desom quality-repo quality-model test test-fast lint docs bench bench-training bench-desom clean
 
 env:
 	@bash admin/make_env.sh >/dev/null
@@ -87,15 +87,24 @@ DESOM_VERSION ?= desom04
 DESOM_OUT ?= $(CURDIR)/python/lsst/meas/realbogus/models/desom_default.pt
 DESOM_LABELS_OUT ?= $(CURDIR)/python/lsst/meas/realbogus/models/desom_default_labels.yaml
 DESOM_OPTIONS ?=
+# The collections and output directories of the run (the DESOM's version unless relabelling).
+DESOM_RUN ?= $(DESOM_VERSION)
 default-desom: training-triplets
-	$(IN_ENV) $(PIPETASK) -j 1 -n $(CORES) -i u/rb/triplets3080 -o u/rb/$(DESOM_VERSION) -p pipelines/TrainDesom.yaml \
+	$(IN_ENV) $(PIPETASK) -j 1 -n $(CORES) -i u/rb/triplets3080 -o u/rb/$(DESOM_RUN) -p pipelines/TrainDesom.yaml \
 		-d "skymap='DC2_sim' AND tract=3080" -c trainDesom:modelVersion=$(DESOM_VERSION) \
 		-c trainDesom:outputFile=$(DESOM_OUT) -c trainDesom:labelsFile=$(DESOM_LABELS_OUT) \
-		-c trainDesom:outputDir=$(TRAIN_REPO)/plots_$(DESOM_VERSION) $(DESOM_OPTIONS)
-	$(IN_ENV) $(PIPETASK) -j 1 -i u/rb/$(DESOM_VERSION),RBSimCam/sim -o u/rb/$(DESOM_VERSION)/eval4024 \
+		-c trainDesom:outputDir=$(TRAIN_REPO)/plots_$(DESOM_RUN) $(DESOM_OPTIONS)
+	$(IN_ENV) $(PIPETASK) -j 1 -i u/rb/$(DESOM_RUN),RBSimCam/sim -o u/rb/$(DESOM_RUN)/eval4024 \
 		-p pipelines/EvaluateRealBogus.yaml -d "skymap='DC2_sim' AND tract=4024" \
 		-c parameters:modelSource=file -c parameters:doDesom=True -c parameters:desomSource=butler \
-		-c evaluateRealBogus:outputDir=$(TRAIN_REPO)/eval_$(DESOM_VERSION)
+		-c evaluateRealBogus:outputDir=$(TRAIN_REPO)/eval_$(DESOM_RUN)
+
+# After a new default model: the shipped DESOM's prototypes labelled again, and its stacked score
+# fitted again, on the shipped CNN's scores of tract 3080, without training the map (minutes, not the
+# 20 of default-desom); the DESOM file itself is unchanged.
+relabel-desom:
+	$(MAKE) default-desom DESOM_RUN=$(DESOM_VERSION)-$(MODEL_VERSION) \
+		DESOM_OPTIONS="-c trainDesom:relabelDesomFile=$(DESOM_OUT) $(DESOM_OPTIONS)"
 
 # Exposure quality (seed 002): the quality repository (quality preset, seed 3), DESOM-1 and
 # DESOM-2 trained and their cells labelled on tract 3080 (written into the package), then every

@@ -40,6 +40,7 @@ def test_config_is_checked_before_anything_runs(tmp_path):
         ("useClassifier", False, "the 'scores' labelling needs useClassifier"),
         ("outputFile", str(tmp_path / "missing" / "d.pt"), "directory of .* does not exist"),
         ("editsFile", str(tmp_path / "none.yaml"), "none.yaml does not exist"),
+        ("relabelDesomFile", str(tmp_path / "none.pt"), "none.pt does not exist"),
     ):
         config = TrainDesomConfig()
         with pytest.raises(FieldValidationError, match=message):  # when set, or else when validated
@@ -91,3 +92,21 @@ def test_labels_by_scores_and_fits_the_stacked_score(triplets, tmp_path):
     assert np.isfinite(summary["held_out"]["mdr"])
     assert set(labels.stacker["features"]) == {"cnn_logit", "pv_real_fraction", "log_distance"}
     assert "rocPlot" in vars(result) and "scorePlot" in vars(result)
+
+
+def test_relabels_a_desom_for_another_classifier(triplets, tmp_path, shipped_model_version):
+    """relabelDesomFile: no training; the DESOM is kept as it is, its prototypes labelled by the CNN."""
+    first = small_config(tmp_path, useClassifier=False, labellingMethod="ratio", augment=False)
+    trained = TrainDesomTask(config=first).run([triplets]).desom
+    config = small_config(tmp_path, relabelDesomFile=str(tmp_path / "d.pt"), modelVersion="other")
+    config.outputFile, config.labelsFile = str(tmp_path / "copy.pt"), str(tmp_path / "relabelled.yaml")
+    result = TrainDesomTask(config=config).run([triplets, triplets])
+    assert result.desom.metadata == trained.metadata  # the file's version, not modelVersion
+    assert (tmp_path / "copy.pt").read_bytes() == (tmp_path / "d.pt").read_bytes()
+    np.testing.assert_array_equal(result.desom.prototypes.cpu().numpy(), trained.prototypes.cpu().numpy())
+    labels = PrototypeLabels.read(tmp_path / "relabelled.yaml")
+    assert labels.model_version == "dunit" and labels.method == "scores"
+    assert labels.parameters["classifier"] == shipped_model_version and labels.stacker
+    assert int(labels.n_real.sum() + labels.n_bogus.sum()) == 2 * 8 * len(triplets.table)
+    assert result.history["relabelled"] == str(tmp_path / "d.pt") and "training" not in result.history
+    assert {"mapPlot", "uMatrixPlot", "rocPlot"} <= set(vars(result))

@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = ("TrainDesomConfig", "TrainDesomConnections", "TrainDesomTask")
 
 import os
+import shutil
 import tempfile
 from collections.abc import Sequence
 from typing import Any
@@ -24,7 +25,7 @@ from .desom.labelling import PrototypeLabels, apply_edits, label_by_ratio, label
 from .desom.labelling import read_edits as read_label_edits
 from .desom.model import DesomMetadata, LoadedDesom, load_desom
 from .desom.network import DesomNetwork, save_desom
-from .desom.som import u_matrix
+from .desom.som import SelfOrganizingMap, u_matrix
 from .desom.stacking import fit_stacker, stacking_features
 from .desom.training import train_desom
 from .evaluation.metrics import score_curves
@@ -198,8 +199,15 @@ class TrainDesomConfig(
         doc="TrainRealBogusTask's seed (see stackerValidationFraction).", default=1
     )
     modelVersion = pexConfig.Field[str](
-        doc="Version written in the DESOM and its labelling (1 to 7 characters).",
+        doc="Version written in the DESOM and its labelling (1 to 7 characters; with relabelDesomFile, the "
+        "file's version is kept instead).",
         default="desom01",
+    )
+    relabelDesomFile = pexConfig.Field[str](
+        doc="A DESOM file (e.g. the shipped one) to label instead of training one: its network, map and "
+        "thumbnail settings are kept, the triplets placed on it, its prototypes labelled and the stacked "
+        "score fitted again, e.g. on a new classifier's scores. Empty: train a DESOM.",
+        default="",
     )
     outputFile = pexConfig.Field[str](
         doc="Also write the DESOM to this file; empty: only to the butler.", default=""
@@ -240,6 +248,10 @@ class TrainDesomConfig(
         ):
             if value and not os.path.isdir(os.path.dirname(os.path.abspath(value))):
                 raise pexConfig.FieldValidationError(field, self, f"directory of {value} does not exist")
+        if self.relabelDesomFile and not os.path.isfile(self.relabelDesomFile):
+            raise pexConfig.FieldValidationError(
+                TrainDesomConfig.relabelDesomFile, self, f"{self.relabelDesomFile} does not exist"
+            )
         if self.editsFile and not os.path.isfile(self.editsFile):
             raise pexConfig.FieldValidationError(
                 TrainDesomConfig.editsFile, self, f"{self.editsFile} does not exist"
@@ -247,7 +259,7 @@ class TrainDesomConfig(
 
 
 class TrainDesomTask(pipeBase.PipelineTask):
-    """Train a DESOM on labelled triplets, label its prototypes, and fit the stacked score.
+    """Train a DESOM on labelled triplets (or take one), label its prototypes, and fit the stacked score.
 
     Thumbnails are the triplets' channels of ``channels``, centre-cropped
     to ``thumbnailSize`` and normalized (the one path of
@@ -258,7 +270,9 @@ class TrainDesomTask(pipeBase.PipelineTask):
     from the triplets' labels or from the CNN's scores
     (`lsst.meas.realbogus.desom.labelling`), with ``editsFile`` on top.  With
     the CNN, a stacked score (`lsst.meas.realbogus.desom.stacking`) is fitted
-    on the CNN's validation rows and kept in the labelling.
+    on the CNN's validation rows and kept in the labelling.  With
+    ``relabelDesomFile`` the training is skipped: that DESOM is labelled (for
+    a new classifier, say) and written out unchanged.
     """
 
     ConfigClass = TrainDesomConfig
@@ -315,7 +329,12 @@ class TrainDesomTask(pipeBase.PipelineTask):
             raise ValueError("no realbogus_triplets datasets to train on: does the data query select any?")
         if config.useClassifier and self.model is None:
             raise RuntimeError("No classifier: with modelSource='butler', set task.model before run().")
-        thumbnails = ModelInput(config.channels, config.thumbnailSize, config.normalization)
+        relabelled = None
+        if config.relabelDesomFile:
+            relabelled = load_desom(config.relabelDesomFile, device=config.device)
+            thumbnails = relabelled.metadata.input
+        else:
+            thumbnails = ModelInput(config.channels, config.thumbnailSize, config.normalization)
         blocks = TripletBlocks(
             triplets,
             thumbnails.channels,
@@ -324,6 +343,67 @@ class TrainDesomTask(pipeBase.PipelineTask):
             min_snr=config.minSnr,
             exclude_kinds=config.excludeKinds,
         )
+        if relabelled is None:
+            desom, result = self._train(blocks, thumbnails, len(triplets), provenance)
+            som = result.som
+        else:
+            desom, result = relabelled, None
+            som = SelfOrganizingMap(*desom.metadata.map_shape, desom.metadata.latent_size)
+            som.prototypes.data.copy_(desom.prototypes.detach().cpu())
+            if config.outputFile and os.path.abspath(config.outputFile) != os.path.abspath(desom.path):
+                shutil.copyfile(desom.path, config.outputFile)
+        metadata = desom.metadata
+        placed = self._place(blocks, desom)
+        labels, summary, curves = self._label(desom, placed)
+        if config.labelsFile:
+            labels.write(config.labelsFile)
+        history = {
+            "settings": {k: v for k, v in config.toDict().items() if k != "connections"},
+            "labelling": summary,
+            "metadata": metadata.to_json(),
+        }
+        if result is not None:
+            history |= {
+                "count": result.count,
+                "quantization_error": result.quantization_error,
+                "topographic_error": result.topographic_error,
+                "distance_percentiles": result.distance_percentiles,
+                "seconds": result.seconds,
+                "training": result.history,
+            }
+            self.metadata["quantizationError"] = result.quantization_error
+            self.metadata["topographicError"] = result.topographic_error
+        else:
+            # Not trained here: what was placed on the map, and from where.
+            history |= {"count": len(placed["pv"]), "relabelled": desom.path}
+        self.metadata["realPrototypes"] = int(labels.real.sum())
+        figures = self._figures(desom, som, labels, placed, curves)
+        if config.outputDir:
+            os.makedirs(config.outputDir, exist_ok=True)
+            for name, figure in figures.items():
+                figure.savefig(
+                    os.path.join(config.outputDir, f"desom_{name.removesuffix('Plot')}.png"), dpi=100
+                )
+        self.log.info(
+            "DESOM %s%s: %d of %d prototypes labelled real (%s); training triplets: MDR %.4f at FPR %.4f; "
+            "held-out triplets: MDR %.4f at FPR %.4f.",
+            metadata.version,
+            " (relabelled)" if result is None else "",
+            labels.real.sum(),
+            labels.real.size,
+            labels.method,
+            summary["mdr"],
+            summary["fpr"],
+            summary["held_out"].get("mdr", np.nan),
+            summary["held_out"].get("fpr", np.nan),
+        )
+        return pipeBase.Struct(desom=desom, desomLabels=labels.to_dict(), history=history, **figures)
+
+    def _train(
+        self, blocks: TripletBlocks, thumbnails: ModelInput, n_datasets: int, provenance: str
+    ) -> tuple[LoadedDesom, Any]:
+        """Train the autoencoder and the map as configured; the saved and loaded DESOM, and the result."""
+        config = self.config
         with tempfile.TemporaryDirectory(prefix="realbogus_desom_blocks_") as cache:
             source = CachedBlocks(blocks, cache, self.log) if config.cacheBlocks else blocks
             result = train_desom(
@@ -359,7 +439,7 @@ class TrainDesomTask(pipeBase.PipelineTask):
             distance_percentiles=result.distance_percentiles,
             provenance=(
                 f"TrainDesomTask {config.architecture} {config.trainingMode} on {result.count} "
-                f"latent vectors of {len(triplets)} detector-visits"
+                f"latent vectors of {n_datasets} detector-visits"
                 f"{', ' + provenance if provenance else ''}; seed {config.seed}"
                 f"{'; without ' + ', '.join(config.excludeKinds) if config.excludeKinds else ''}"
             ),
@@ -371,44 +451,7 @@ class TrainDesomTask(pipeBase.PipelineTask):
             path,
         )
         desom = load_desom(path, device=config.device)
-        placed = self._place(blocks, desom)
-        labels, summary, curves = self._label(desom, placed)
-        if config.labelsFile:
-            labels.write(config.labelsFile)
-        history = {
-            "settings": {k: v for k, v in config.toDict().items() if k != "connections"},
-            "count": result.count,
-            "quantization_error": result.quantization_error,
-            "topographic_error": result.topographic_error,
-            "distance_percentiles": result.distance_percentiles,
-            "seconds": result.seconds,
-            "training": result.history,
-            "labelling": summary,
-            "metadata": metadata.to_json(),
-        }
-        self.metadata["quantizationError"] = result.quantization_error
-        self.metadata["topographicError"] = result.topographic_error
-        self.metadata["realPrototypes"] = int(labels.real.sum())
-        figures = self._figures(desom, result, labels, placed, curves)
-        if config.outputDir:
-            os.makedirs(config.outputDir, exist_ok=True)
-            for name, figure in figures.items():
-                figure.savefig(
-                    os.path.join(config.outputDir, f"desom_{name.removesuffix('Plot')}.png"), dpi=100
-                )
-        self.log.info(
-            "DESOM %s: %d of %d prototypes labelled real (%s); training triplets: MDR %.4f at FPR %.4f; "
-            "held-out triplets: MDR %.4f at FPR %.4f.",
-            config.modelVersion,
-            labels.real.sum(),
-            labels.real.size,
-            labels.method,
-            summary["mdr"],
-            summary["fpr"],
-            summary["held_out"].get("mdr", np.nan),
-            summary["held_out"].get("fpr", np.nan),
-        )
-        return pipeBase.Struct(desom=desom, desomLabels=labels.to_dict(), history=history, **figures)
+        return desom, result
 
     def _place(self, blocks: TripletBlocks, desom: LoadedDesom) -> dict[str, np.ndarray]:
         """Every kept triplet on the map (all 8 views with ``augment``).
@@ -523,7 +566,7 @@ class TrainDesomTask(pipeBase.PipelineTask):
         return real, curve, parameters
 
     def _figures(
-        self, desom: LoadedDesom, result: Any, labels: PrototypeLabels, placed: dict, curves: dict
+        self, desom: LoadedDesom, som: SelfOrganizingMap, labels: PrototypeLabels, placed: dict, curves: dict
     ) -> dict:
         md = desom.metadata
         shape = md.map_shape
@@ -537,7 +580,7 @@ class TrainDesomTask(pipeBase.PipelineTask):
             "mapPlot": desom_plots.plot_decoded_map(decoded, shape, labels.real),
             "reconstructionPlot": desom_plots.plot_reconstructions(sample, decoded[sample_pv], captions),
             "ratioPlot": desom_plots.plot_ratio_map(labels.n_real, labels.n_bogus, shape),
-            "uMatrixPlot": desom_plots.plot_u_matrix(u_matrix(result.som)),
+            "uMatrixPlot": desom_plots.plot_u_matrix(u_matrix(som)),
         }
         if self.config.useClassifier:
             pv, score, is_real = placed["pv"], placed["score"], placed["is_real"]
