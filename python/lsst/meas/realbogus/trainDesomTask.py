@@ -363,14 +363,7 @@ class TrainDesomTask(pipeBase.PipelineTask):
             "metadata": metadata.to_json(),
         }
         if result is not None:
-            history |= {
-                "count": result.count,
-                "quantization_error": result.quantization_error,
-                "topographic_error": result.topographic_error,
-                "distance_percentiles": result.distance_percentiles,
-                "seconds": result.seconds,
-                "training": result.history,
-            }
+            history |= result.summary()
             self.metadata["quantizationError"] = result.quantization_error
             self.metadata["topographicError"] = result.topographic_error
         else:

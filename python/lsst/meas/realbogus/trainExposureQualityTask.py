@@ -405,8 +405,8 @@ class TrainExposureQualityTask(pipeBase.PipelineTask):
             "images": len(exposures),
             "placed": len(placed),
             "too_few_sources": len(exposures) - len(placed),
-            "desom1": _summary(result1),
-            "desom2": _summary(result2),
+            "desom1": result1.summary(),
+            "desom2": result2.summary(),
             "labelling": {
                 "resubstitution": resubstitution,
                 "held_out": held_out,
@@ -644,14 +644,3 @@ class TrainExposureQualityTask(pipeBase.PipelineTask):
             ),
             held_out,
         )
-
-
-def _summary(result: DesomTrainingResult) -> dict:
-    return {
-        "count": result.count,
-        "quantization_error": result.quantization_error,
-        "topographic_error": result.topographic_error,
-        "distance_percentiles": result.distance_percentiles,
-        "seconds": result.seconds,
-        "training": result.history,
-    }

@@ -82,6 +82,17 @@ class DesomTrainingResult:
     count: int = 0
     seconds: float = 0.0
 
+    def summary(self) -> dict:
+        """The record of the training, for a history dataset: counts, errors, times and losses."""
+        return {
+            "count": self.count,
+            "quantization_error": self.quantization_error,
+            "topographic_error": self.topographic_error,
+            "distance_percentiles": self.distance_percentiles,
+            "seconds": self.seconds,
+            "training": self.history,
+        }
+
 
 @torch.no_grad()
 def encode_blocks(
