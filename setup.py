@@ -1,4 +1,4 @@
-"""Build the optional C helper of lsst.meas.realbogus.stamps.cutouts (everything else is in pyproject.toml)."""
+"""Build the optional C helper of lsst.meas.realbogus.stamps.cutouts (all else is in pyproject.toml)."""
 
 from setuptools import Extension, setup
 
