@@ -195,7 +195,7 @@ def test_dia_source_columns(simulated_visits, column):
 from lsst.meas.realbogus.simulation.config import PRESETS, SimulationConfig  # noqa: E402
 from lsst.meas.realbogus.simulation.psf_families import PSF_FAMILIES  # noqa: E402
 from lsst.meas.realbogus.simulation.repo import plan_work  # noqa: E402
-from lsst.meas.realbogus.simulation.simulator import DetectorSimulator  # noqa: E402
+from lsst.meas.realbogus.simulation.simulator import DetectorSimulator, draw_seeing, make_rng  # noqa: E402
 
 TINY_FINGERPRINT = [
     {
@@ -382,3 +382,54 @@ def test_bad_photometry_visits():
         ratios.append(b.flux_scale_error / a.flux_scale_error)
     # Each visit keeps its error (good) or has it scaled by 0.05 / 0.01 (bad); some of each.
     assert set(np.round(ratios, 6)) == {1.0, 5.0}
+
+
+def test_draw_seeing_uniform_is_the_draw_it_always_was():
+    """The default draw takes the visit generator's one number as before (old repositories reproduce)."""
+    assert draw_seeing(make_rng(5, "visit", 3), (0.42, 1.6)) == make_rng(5, "visit", 3).uniform(0.42, 1.6)
+    for options in (("logUniform", None), ("uniform", (2, 5)), ("logUniform", (0, 5))):
+        rng = make_rng(5, "visit", 3)
+        draw_seeing(rng, (0.42, 1.6), *options)
+        # One number taken whatever the options: the visit's later draws do not move.
+        assert rng.uniform() == pytest.approx(_second_draw(5, 3))
+    with pytest.raises(ValueError, match="normal"):
+        draw_seeing(make_rng(5, "visit", 3), (0.42, 1.6), "normal")
+
+
+def _second_draw(seed: int, visit: int) -> float:
+    rng = make_rng(seed, "visit", visit)
+    rng.uniform()
+    return rng.uniform()
+
+
+def test_draw_seeing_log_uniform_and_strata():
+    """Log-uniform puts as many draws in each factor of the range; stratum k of n holds its quantiles."""
+    lo, hi = 0.28, 1.6
+    draws = np.array([draw_seeing(make_rng(1, "visit", i), (lo, hi), "logUniform") for i in range(4000)])
+    assert lo <= draws.min() and draws.max() < hi
+    geometric_middle = np.sqrt(lo * hi)
+    assert np.mean(draws < geometric_middle) == pytest.approx(0.5, abs=0.03)
+    edges = lo * (hi / lo) ** (np.arange(6) / 5)
+    for k in range(5):
+        s = [draw_seeing(make_rng(1, "visit", i), (lo, hi), "logUniform", (k, 5)) for i in range(50)]
+        assert edges[k] <= min(s) and max(s) < edges[k + 1]
+    s = [draw_seeing(make_rng(1, "visit", i), (lo, hi), "uniform", (4, 5)) for i in range(50)]
+    assert lo + 0.8 * (hi - lo) <= min(s)
+
+
+def test_wide_log_preset_puts_every_field_in_the_narrow_range():
+    """``wide_log``: each field has a visit in every fifth of log(seeing), so some in narrow's range."""
+    wide, wide_log, narrow = (_preset(n) for n in ("wide", "wide_log", "narrow"))
+    wide_log.validate()
+    changed = {"seeingDistribution", "stratifySeeing"}
+    assert {name for name in wide.keys() if getattr(wide, name) != getattr(wide_log, name)} == changed
+    wide_log.detectorSize = 256
+    camera, tracts, visits = plan_work(wide_log, 1)
+    for tract in tracts:
+        for field in range(wide_log.fieldsPerTract):
+            seeing = sorted(v.seeing for v in visits if v.tract == tract.id and v.field == field)
+            assert len(seeing) == wide_log.visitsPerField
+            assert narrow.seeingRange[0] <= seeing[0] < narrow.seeingRange[1]
+            ratios = np.log(np.array(seeing[1:]) / np.array(seeing[:-1]))
+            # Neighbours within two strata of each other: none of the range left empty.
+            assert ratios.max() < 2 * np.log(wide_log.seeingRange[1] / wide_log.seeingRange[0]) / 5

@@ -54,6 +54,21 @@ class SimulationConfig(pexConfig.Config):
     seeingRange = pexConfig.ListField[float](
         doc="Range of the science PSF FWHM at the field centre, arcsec.", default=[0.8, 1.3], length=2
     )
+    seeingDistribution = pexConfig.ChoiceField[str](
+        doc="Distribution of the science seeing within seeingRange, drawn per visit.",
+        default="uniform",
+        allowed={
+            "uniform": "uniform in arcsec",
+            "logUniform": "uniform in log(FWHM): as many visits in each factor of the range, so sharp PSFs "
+            "(the undersampled end) are as frequent as broad ones",
+        },
+    )
+    stratifySeeing = pexConfig.Field[bool](
+        doc="Spread each field's visits over equal-probability strata of seeingDistribution (one visit in "
+        "each 1/N of it, N the field's visits, in a random order) instead of drawing them independently: "
+        "a tract of few visits then covers the whole seeing range, not a random part of it.",
+        default=False,
+    )
     psfGradient = pexConfig.Field[float](
         doc="Scatter of the linear gradients of the PSF-matching kernel variance across the field "
         "(fractional change from centre to field edge).",
@@ -542,6 +557,19 @@ def _wide(config: SimulationConfig) -> None:
     config.seeingRange = [0.28, 1.6]
 
 
+def _wide_log(config: SimulationConfig) -> None:
+    """``wide`` with its seeing drawn log-uniformly and stratified per field (each fifth of the range).
+
+    Uniform draws over ``wide``'s range give a tract of ten visits only a few undersampled ones
+    (three below 3 pixels in seed 1); log-uniform strata give each field one visit in every fifth
+    of log(FWHM), so each tract has two in the ``narrow`` test's range (1.4-2 pixels) and two
+    just above it.
+    """
+    _wide(config)
+    config.seeingDistribution = "logUniform"
+    config.stratifySeeing = True
+
+
 def _shifted(config: SimulationConfig) -> None:
     """A test repository outside the ``variety`` training ranges: donut PSFs and 9-12 pixel seeing."""
     _variety(config)
@@ -604,6 +632,10 @@ PRESETS = {
     "wide": (
         _wide,
         "variety with its seeing widened down to undersampled PSFs: 1.4-8 px seeing, 0.9-1.3 px templates",
+    ),
+    "wide_log": (
+        _wide_log,
+        "wide with log-uniform seeing, stratified per field: each tract has 1.4-2 px visits in every field",
     ),
     "shifted": (
         _shifted,

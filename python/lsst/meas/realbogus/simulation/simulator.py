@@ -19,6 +19,7 @@ __all__ = (
     "DetectorSimulator",
     "DetectorVisit",
     "VisitConditions",
+    "draw_seeing",
     "field_template_fwhm",
     "make_rng",
     "plan_visits",
@@ -110,6 +111,45 @@ class VisitConditions:
     """The visit's quality problem (``good``: none)."""
 
 
+def draw_seeing(
+    rng: np.random.Generator,
+    seeing_range: tuple[float, float],
+    distribution: str = "uniform",
+    stratum: tuple[int, int] | None = None,
+) -> float:
+    """Draw a visit's seeing from one uniform number of ``rng``.
+
+    Parameters
+    ----------
+    rng : `numpy.random.Generator`
+        The visit's generator (one draw is taken, whatever the options).
+    seeing_range : `tuple` [`float`, `float`]
+        Lowest and highest seeing, arcsec.
+    distribution : `str`, optional
+        ``"uniform"`` in arcsec or ``"logUniform"`` in log(FWHM).
+    stratum : `tuple` [`int`, `int`], optional
+        ``(k, n)``: draw within the k-th of n equal-probability strata of ``distribution``.
+
+    Returns
+    -------
+    seeing : `float`
+        Science PSF FWHM, arcsec.
+    """
+    lo, hi = seeing_range
+    if distribution not in ("uniform", "logUniform"):
+        raise ValueError(f"unknown seeing distribution {distribution!r}; use 'uniform' or 'logUniform'")
+    if stratum is None and distribution == "uniform":
+        # Exactly the draw repositories made before these options were.
+        return float(rng.uniform(lo, hi))
+    quantile = rng.uniform()
+    if stratum is not None:
+        k, n = stratum
+        quantile = (k + quantile) / n
+    if distribution == "logUniform":
+        return float(np.exp(np.log(lo) + quantile * (np.log(hi) - np.log(lo))))
+    return float(lo + quantile * (hi - lo))
+
+
 def field_template_fwhm(config: SimulationConfig, seed: int, tract: int, field: int) -> float:
     """Template PSF FWHM of a field, arcsec (``templatePsfFwhm`` unless a range is configured)."""
     if not config.templatePsfFwhmRange:
@@ -176,15 +216,23 @@ def plan_visits(config: SimulationConfig, tracts: list[TractInfo], seed: int) ->
     Visit ids encode tract index, field, band and epoch: ``(t + 1) * 10000 + f * 100 + b * 20 + e``.
     """
     visits = []
+    n_field_visits = len(config.bands) * config.visitsPerField
     for t, tract in enumerate(tracts):
         for f in range(config.fieldsPerTract):
             template_fwhm = field_template_fwhm(config, seed, tract.id, f)
             template_sigma = template_fwhm / config.pixelScale / FWHM_PER_SIGMA
+            strata = make_rng(seed, "seeing-strata", tract.id, f).permutation(n_field_visits)
             for b, band in enumerate(config.bands):
                 for e in range(config.visitsPerField):
                     visit = (t + 1) * 10000 + f * 100 + b * 20 + e
                     rng = make_rng(seed, "visit", visit)
-                    seeing = rng.uniform(*config.seeingRange)
+                    stratum = int(strata[b * config.visitsPerField + e]) if config.stratifySeeing else None
+                    seeing = draw_seeing(
+                        rng,
+                        tuple(config.seeingRange),
+                        config.seeingDistribution,
+                        None if stratum is None else (stratum, n_field_visits),
+                    )
                     quality = _draw_quality(config, seed, visit)
                     seeing *= quality.seeing_factor
                     s2 = (seeing / config.pixelScale / FWHM_PER_SIGMA) ** 2 - template_sigma**2
