@@ -10,8 +10,9 @@ torch is imported lazily: importing this module does not import it.
 
 from __future__ import annotations
 
-__all__ = ("TorchScriptBackend", "save_torchscript")
+__all__ = ("TorchScriptBackend", "ensemble_member", "save_torchscript")
 
+import dataclasses
 import os
 import warnings
 from typing import Any
@@ -84,3 +85,56 @@ def save_torchscript(module: Any, metadata: ModelMetadata, path: str | os.PathLi
         warnings.filterwarnings("ignore", message=JIT_DEPRECATED, category=FutureWarning)
         scripted = module if isinstance(module, torch.jit.ScriptModule) else torch.jit.script(module.eval())
         torch.jit.save(scripted, str(path), _extra_files={METADATA_FILE: metadata.to_json()})
+
+
+def ensemble_member(
+    module: Any, metadata: ModelMetadata, index: int, version: str | None = None
+) -> tuple[Any, ModelMetadata]:
+    """One network of an ensemble model, as a model of its own.
+
+    Parameters
+    ----------
+    module : `torch.nn.Module` or `torch.jit.ScriptModule`
+        An `~lsst.meas.realbogus.cnn.ensemble.Ensemble`, scripted or not
+        (the module of a model file with ``metadata.members`` > 1).
+    metadata : `~lsst.meas.realbogus.inference.metadata.ModelMetadata`
+        Its metadata.
+    index : `int`
+        The member, from 0.
+    version : `str`, optional
+        Version of the new model (at most 7 characters); default: the
+        ensemble's with ``m`` and the member's number from 1 appended, if
+        that fits.
+
+    Returns
+    -------
+    member : `torch.nn.Module` or `torch.jit.ScriptModule`
+        The network.
+    metadata : `~lsst.meas.realbogus.inference.metadata.ModelMetadata`
+        The ensemble's metadata with ``members`` 1, the new version and a
+        note in the provenance; the calibration (temperature and offset,
+        fitted on the ensemble's mean logit) and the PSF limits are kept.
+
+    Raises
+    ------
+    ModelError
+        If the model is not an ensemble, has no member ``index``, or the
+        default version would be longer than 7 characters.
+    """
+    members = getattr(module, "members", None)
+    children = dict(members.named_children()) if members is not None else {}
+    if metadata.members < 2 or not children:
+        raise ModelError(f"model {metadata.version} is not an ensemble (members={metadata.members})")
+    if str(index) not in children or index < 0:
+        raise ModelError(f"model {metadata.version} has members 0 to {len(children) - 1}, not {index}")
+    version = version or f"{metadata.version}m{index + 1}"
+    if len(version) > 7:
+        raise ModelError(f"{version!r} is longer than a model version may be (7 characters): give a version")
+    new = dataclasses.replace(
+        metadata,
+        version=version,
+        members=1,
+        provenance=f"member {index + 1} of {metadata.members} of {metadata.version}, with its "
+        f"calibration; {metadata.provenance}",
+    )
+    return children[str(index)], new

@@ -10,4 +10,6 @@
   convert a Rubin model package into a model file.
 - `~lsst.meas.realbogus.scripts.export_onnx`: ``export_realbogus_onnx.py``, export a model file
   to ONNX.
+- `~lsst.meas.realbogus.scripts.extract_member`: ``extract_realbogus_member.py``, one network
+  of an ensemble model file as a model file.
 """
