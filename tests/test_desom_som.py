@@ -81,3 +81,12 @@ def test_bad_settings():
         train_som(som, torch.zeros(4, 2), t_max=0.1, t_min=1.0)
     with pytest.raises(ValueError, match="no latent vectors"):
         som.initialize(torch.zeros(0, 2))
+
+
+def test_u_matrix_is_the_mean_distance_to_grid_neighbours():
+    som = SelfOrganizingMap(2, 3, 1)
+    with torch.no_grad():
+        som.prototypes.copy_(torch.tensor([[0.0], [1.0], [3.0], [0.0], [1.0], [3.0]]))
+    # Corners have 2 neighbours, the middle of a side 3; rows are equal, so vertical distances are 0.
+    np.testing.assert_allclose(u_matrix(som), [[0.5, 1.0, 1.0], [0.5, 1.0, 1.0]])
+    assert u_matrix(SelfOrganizingMap(1, 1, 2)).tolist() == [[0.0]]
