@@ -125,7 +125,7 @@ def ensemble_member(
     children = dict(members.named_children()) if members is not None else {}
     if metadata.members < 2 or not children:
         raise ModelError(f"model {metadata.version} is not an ensemble (members={metadata.members})")
-    if str(index) not in children or index < 0:
+    if str(index) not in children:  # also a negative index
         raise ModelError(f"model {metadata.version} has members 0 to {len(children) - 1}, not {index}")
     version = version or f"{metadata.version}m{index + 1}"
     if len(version) > 7:
