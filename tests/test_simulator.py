@@ -433,3 +433,64 @@ def test_wide_log_preset_puts_every_field_in_the_narrow_range():
             ratios = np.log(np.array(seeing[1:]) / np.array(seeing[:-1]))
             # Neighbours within two strata of each other: none of the range left empty.
             assert ratios.max() < 2 * np.log(wide_log.seeingRange[1] / wide_log.seeingRange[0]) / 5
+
+
+def test_field_pixel_scales_emulate_a_coarser_camera():
+    """A field of 3 times the pixel scale: 9 times the sky per pixel, more noise, PSFs as wide in pixels."""
+    config = _noise_only(fieldsPerTract=2, skySigmaRange=[1.0, 1.000001], starDensity=20000.0)
+    config.seeingRange = [0.9, 0.9001]
+    fine = plan_work(config, 3)[2]
+    config.fieldPixelScales = [0.2, 0.6]
+    config.validate()
+    camera, tracts, visits = plan_work(config, 3)
+    assert [v.pixel_scale for v in visits] == [0.2] * 3 + [0.6] * 3
+    # Every draw is as it was without the option; only the second field's sky noise changes.
+    for before, after in zip(fine, visits, strict=True):
+        assert before.seeing == after.seeing and before.kernel == after.kernel
+        assert after.sky_sigma == pytest.approx(before.sky_sigma * after.pixel_scale / 0.2, rel=1e-12)
+    assert visits[:3] == fine[:3]
+    sims = [DetectorSimulator(config, camera, tracts[0], f, 0, "r", 3) for f in (0, 1)]
+    assert sims[1].pixel_scale == 0.6 and sims[1].sky_sigma == pytest.approx(3 * sims[0].sky_sigma)
+    # Nine times the stars on the same detector: as many per square arcsecond.
+    ratio = len(sims[1].stars["x"]) / len(sims[0].stars["x"])
+    assert ratio == pytest.approx(9.0, rel=0.1)
+    products = [sim.simulate(v) for sim, v in ((sims[0], visits[0]), (sims[1], visits[3]))]
+    assert products[1].science_psf_sigma == pytest.approx(products[0].science_psf_sigma, rel=0.01)
+    assert products[1].template_psf_sigma == products[0].template_psf_sigma
+    # The variance planes follow the field's sky.
+    assert np.median(products[1].science_variance) == pytest.approx(
+        9 * np.median(products[0].science_variance), rel=0.05
+    )
+
+
+def test_field_pixel_scales_must_be_positive():
+    config = _preset("tiny")
+    config.fieldPixelScales = [0.2, 0.0]
+    with pytest.raises(Exception, match="pixel scales must be positive"):
+        config.validate()
+
+
+def test_coarse_preset_is_variety_through_one_arcsec_pixels():
+    """The coarse test: variety's sky, PSF families and artifacts on a camera of 1 arcsec pixels."""
+    variety, coarse, narrow = (_preset(n) for n in ("variety", "coarse", "narrow"))
+    coarse.validate()
+    assert list(coarse.tracts) == [4024] and coarse.fieldsPerTract == 1
+    assert coarse.pixelScale == 1.0 and not coarse.fieldPixelScales
+    assert list(coarse.psfFamilies) == list(variety.psfFamilies)
+    # The same sky per square arcsecond: noise per pixel up by the square root of the pixel area.
+    assert coarse.skySigma == pytest.approx(variety.skySigma * coarse.pixelScale / variety.pixelScale)
+    for name in ("starDensity", "galaxyDensity", "transientMags", "saturationLevelRange"):
+        assert getattr(coarse, name) == getattr(variety, name)
+    # Seeing in pixels from about narrow's up into the bottom of variety's range.
+    px = [s / coarse.pixelScale for s in coarse.seeingRange]
+    assert narrow.seeingRange[0] / narrow.pixelScale <= px[0] < variety.seeingRange[0] / variety.pixelScale
+
+
+def test_multiscale_preset_adds_a_field_of_coarser_pixels():
+    """``multiscale``: variety plus a third field per tract at 0.5 arcsec; the coarse test stays outside."""
+    variety, multiscale, coarse = (_preset(n) for n in ("variety", "multiscale", "coarse"))
+    multiscale.validate()
+    changed = {"fieldsPerTract", "fieldPixelScales"}
+    assert {n for n in variety.keys() if getattr(variety, n) != getattr(multiscale, n)} == changed
+    assert multiscale.fieldsPerTract == 3 and list(multiscale.fieldPixelScales)[:2] == [0.2, 0.2]
+    assert max(multiscale.fieldPixelScales) < coarse.pixelScale

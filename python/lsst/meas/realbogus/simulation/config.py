@@ -43,6 +43,17 @@ class SimulationConfig(pexConfig.Config):
     )
     detectorGap = pexConfig.Field[int](doc="Gap between detectors, in pixels.", default=50)
     pixelScale = pexConfig.Field[float](doc="Pixel scale, arcsec per pixel.", default=0.2)
+    fieldPixelScales = pexConfig.ListField[float](
+        doc="Pixel scale (arcsec per pixel) of each field of a tract, field k taking entry k modulo the "
+        "list's length; empty: pixelScale for every field. A field's pixels are those of a camera of that "
+        "scale whose pixels sample its site's seeing as this camera's do: the PSF and template keep their "
+        "widths in pixels (seeingRange / pixelScale), while the sky is seen at the field's scale (star "
+        "and galaxy densities per pixel, galaxy sizes and host separations in pixels) with the same sky "
+        "per square arcsecond (noise per pixel skySigma times scale / pixelScale). The camera, WCS and "
+        "skymap keep pixelScale, so the sky coordinates of such a field are those of pixelScale: it "
+        "emulates the pixels, not the footprint.",
+        default=[],
+    )
     canvasMargin = pexConfig.Field[int](
         doc="Padding around each detector on which the sky is drawn (light from just outside the "
         "detector, and room for convolutions), in pixels.",
@@ -459,6 +470,10 @@ class SimulationConfig(pexConfig.Config):
                     self,
                     f"unknown kernel {kernel!r}; use {RESAMPLE_KERNELS}",
                 )
+        if min(self.fieldPixelScales, default=1.0) <= 0 or self.pixelScale <= 0:
+            raise pexConfig.FieldValidationError(
+                SimulationConfig.fieldPixelScales, self, "pixel scales must be positive"
+            )
         template_fwhm = max(self.templatePsfFwhmRange) if self.templatePsfFwhmRange else self.templatePsfFwhm
         if self.seeingRange[0] <= template_fwhm:
             raise pexConfig.FieldValidationError(
@@ -570,6 +585,19 @@ def _wide_log(config: SimulationConfig) -> None:
     config.stratifySeeing = True
 
 
+def _multiscale(config: SimulationConfig) -> None:
+    """``variety`` with a third field per tract seen through 0.5 arcsec pixels (``fieldPixelScales``).
+
+    Its PSFs keep variety's widths in pixels, while its sky is 2.5 times smaller in pixels: 6.25 times
+    the stars and galaxies per pixel, galaxies closer to point sources, and 2.5 times the sky noise
+    per pixel, as on a camera of coarser pixels made for a site of worse seeing. The ``coarse`` test's
+    1 arcsec pixels stay outside it.
+    """
+    _variety(config)
+    config.fieldsPerTract = 3
+    config.fieldPixelScales = [0.2, 0.2, 0.5]
+
+
 def _shifted(config: SimulationConfig) -> None:
     """A test repository outside the ``variety`` training ranges: donut PSFs and 9-12 pixel seeing."""
     _variety(config)
@@ -594,6 +622,24 @@ def _narrow(config: SimulationConfig) -> None:
     config.fieldsPerTract = 1
     config.templatePsfFwhmRange = [0.18, 0.24]
     config.seeingRange = [0.28, 0.40]
+
+
+def _coarse(config: SimulationConfig) -> None:
+    """A test repository of a camera with 1 arcsec pixels in 1.6-2.6 arcsec seeing (ZTF's sampling).
+
+    Unlike `_narrow`, which narrows the PSF in pixels and keeps the sky of 0.2 arcsec pixels, the
+    camera itself has coarse pixels: 25 times the stars and galaxies per pixel, galaxies five times
+    smaller in pixels, and the same sky per square arcsecond (five times the noise per pixel).
+    Detectors of 1024 pixels (17 arcmin) keep the number of diaSources near the other tests'.
+    """
+    _variety(config)
+    config.tracts = [4024]
+    config.fieldsPerTract = 1
+    config.detectorSize = 1024
+    config.pixelScale = 1.0
+    config.skySigma = 100.0
+    config.templatePsfFwhmRange = [1.1, 1.4]
+    config.seeingRange = [1.6, 2.6]
 
 
 def _quality(config: SimulationConfig) -> None:
@@ -637,6 +683,10 @@ PRESETS = {
         _wide_log,
         "wide with log-uniform seeing, stratified per field: each tract has 1.4-2 px visits in every field",
     ),
+    "multiscale": (
+        _multiscale,
+        "variety with a third field per tract of 0.5 arcsec pixels: denser, smaller sky at the same PSFs",
+    ),
     "shifted": (
         _shifted,
         "test repository outside variety's ranges: tract 4024, defocused PSFs, 9-12 px seeing",
@@ -644,6 +694,10 @@ PRESETS = {
     "narrow": (
         _narrow,
         "test repository below variety's ranges: tract 4024, variety's PSF families at 1.4-2 px seeing",
+    ),
+    "coarse": (
+        _coarse,
+        "test repository of 1 arcsec pixels: tract 4024, variety's sky through a camera of ZTF's sampling",
     ),
     "quality": (
         _quality,

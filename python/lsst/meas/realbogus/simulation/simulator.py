@@ -109,6 +109,8 @@ class VisitConditions:
     """Rotation of the science's diffraction spikes against the template's, degrees."""
     quality: VisitQuality = VisitQuality()
     """The visit's quality problem (``good``: none)."""
+    pixel_scale: float = 0.2
+    """Pixel scale of the visit's field, arcsec per pixel (`field_pixel_scale`)."""
 
 
 def draw_seeing(
@@ -148,6 +150,12 @@ def draw_seeing(
     if distribution == "logUniform":
         return float(np.exp(np.log(lo) + quantile * (np.log(hi) - np.log(lo))))
     return float(lo + quantile * (hi - lo))
+
+
+def field_pixel_scale(config: SimulationConfig, field: int) -> float:
+    """Pixel scale of a field, arcsec per pixel (``pixelScale`` unless ``fieldPixelScales`` is set)."""
+    scales = config.fieldPixelScales
+    return float(scales[field % len(scales)]) if scales else config.pixelScale
 
 
 def field_template_fwhm(config: SimulationConfig, seed: int, tract: int, field: int) -> float:
@@ -221,6 +229,10 @@ def plan_visits(config: SimulationConfig, tracts: list[TractInfo], seed: int) ->
         for f in range(config.fieldsPerTract):
             template_fwhm = field_template_fwhm(config, seed, tract.id, f)
             template_sigma = template_fwhm / config.pixelScale / FWHM_PER_SIGMA
+            # A field of coarser pixels: the same sky per square arcsecond, so the noise per pixel grows
+            # as the square root of the pixel's area (a factor of exactly 1 at pixelScale).
+            pixel_scale = field_pixel_scale(config, f)
+            sky_scale = pixel_scale / config.pixelScale
             strata = make_rng(seed, "seeing-strata", tract.id, f).permutation(n_field_visits)
             for b, band in enumerate(config.bands):
                 for e in range(config.visitsPerField):
@@ -257,7 +269,9 @@ def plan_visits(config: SimulationConfig, tracts: list[TractInfo], seed: int) ->
                     bad_astrometry = rng.uniform() < config.badAstrometryProbability
                     a_err = config.badAstrometricError if bad_astrometry else config.astrometricError
                     # In the order these were always drawn, so repositories made before reproduce.
-                    sky_sigma = config.skySigma * rng.uniform(*config.skySigmaRange) * quality.sky_factor
+                    sky_sigma = (
+                        config.skySigma * sky_scale * rng.uniform(*config.skySigmaRange) * quality.sky_factor
+                    )
                     kernel_factor = float(max(1.0 + k_err * rng.standard_normal(), 0.3))
                     shift = (float(a_err * rng.standard_normal()), float(a_err * rng.standard_normal()))
                     flux_scale = rng.standard_normal()
@@ -280,6 +294,7 @@ def plan_visits(config: SimulationConfig, tracts: list[TractInfo], seed: int) ->
                             shift=shift,
                             flux_scale_error=float(p_err * flux_scale),
                             quality=quality,
+                            pixel_scale=pixel_scale,
                             **variety,
                         )
                     )
@@ -351,12 +366,16 @@ class DetectorSimulator:
         self.shape = (size + 2 * m, size + 2 * m)
         self.area_scale = (size / 1024.0) ** 2
         self.template_fwhm = field_template_fwhm(config, seed, tract.id, field)
+        self.pixel_scale = field_pixel_scale(config, field)
+        # The field's pixels (fieldPixelScales): its sky's densities and sizes, and its sky noise per pixel
+        # (exactly skySigma at pixelScale); the PSF keeps its width in pixels.
+        self.sky_sigma = config.skySigma * (self.pixel_scale / config.pixelScale)
         self.template_psf = GaussianMixture.double_gaussian(self.template_fwhm / config.pixelScale)
         self.basis = KernelBasis(step=0.5, maximum=60.0)
         self.convolver = VaryingConvolver(self.shape, self.basis)
 
         rng = make_rng(seed, "static", tract.id, field, detector, band)
-        area = self.shape[0] * self.shape[1] * (config.pixelScale / 3600.0) ** 2
+        area = self.shape[0] * self.shape[1] * (self.pixel_scale / 3600.0) ** 2
         self.stars, self.galaxies = make_static_sky(
             rng,
             self.shape,
@@ -365,7 +384,7 @@ class DetectorSimulator:
             star_mags=tuple(config.starMags),
             galaxy_density=config.galaxyDensity,
             galaxy_mags=tuple(config.galaxyMags),
-            pixel_scale=config.pixelScale,
+            pixel_scale=self.pixel_scale,
             n_variable=config.nVariableStars,
             variable_mags=tuple(config.variableMags),
             n_bright=config.nBrightStars,
@@ -386,7 +405,7 @@ class DetectorSimulator:
             )
             self.galaxies["real"] = np.where(bright, rng.integers(0, real_catalog.nobjects, bright.size), -1)
         draw_galaxies(
-            static, self.galaxies, self._template_psf_galsim(), real_catalog, pixel_scale=config.pixelScale
+            static, self.galaxies, self._template_psf_galsim(), real_catalog, pixel_scale=self.pixel_scale
         )
         self.static = static
         # The template: the static sky plus the noise of a deep coadd, drawn once.
@@ -396,7 +415,7 @@ class DetectorSimulator:
                 *config.templateDepthRange
             )
         self.template_depth = float(depth)
-        sky = config.skySigma / np.sqrt(depth)
+        sky = self.sky_sigma / np.sqrt(depth)
         self.template_variance = sky**2 + config.gain * np.maximum(static, 0.0) / depth
         self.template = static + rng.standard_normal(self.shape) * np.sqrt(self.template_variance)
         # Diffraction spikes of the brightest stars, in the template at the template's angle.
@@ -411,10 +430,10 @@ class DetectorSimulator:
         n_hot = int(round(config.nHotPixels * self.area_scale))
         n_cols = config.nBadColumns
         self.hot_pixels = artifacts.make_hot_pixels(
-            defects, n_hot, size, config.skySigma, config.hotPixelMaskedFraction
+            defects, n_hot, size, self.sky_sigma, config.hotPixelMaskedFraction
         )
         self.bad_columns = artifacts.make_bad_columns(
-            defects, n_cols, size, config.skySigma, config.badColumnMaskedFraction
+            defects, n_cols, size, self.sky_sigma, config.badColumnMaskedFraction
         )
 
         yy, xx = np.mgrid[0 : self.shape[0], 0 : self.shape[1]]
@@ -962,7 +981,7 @@ class DetectorSimulator:
             mag=transients["mag"],
             snrExpected=t_snr,
             hostId=transients["host_id"],
-            hostSeparation=transients["host_sep"] * config.pixelScale,
+            hostSeparation=transients["host_sep"] * self.pixel_scale,
         )
         for art in found:
             extend(
