@@ -51,6 +51,21 @@ def test_result_and_history():
     assert [h["learning_rate"] for h in result.history] == [1e-3, 1e-3]
 
 
+def test_same_seed_same_weights_other_seed_other_weights():
+    # What training.rst promises: the same command on the same threads gives the same weights.
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(120, 2, 15, 15)).astype(np.float32)
+    labels = np.arange(120) % 3 == 0
+
+    def weights(seed):
+        module = train_classifier(ArrayBlocks(x, labels), epochs=2, max_zoom=1.2, seed=seed).module
+        return [p.detach().clone() for p in module.state_dict().values()]
+
+    first, again, other = weights(3), weights(3), weights(4)
+    assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))
+    assert not all(torch.equal(a, b) for a, b in zip(first, other, strict=True))
+
+
 def test_cosine_schedule():
     rng = np.random.default_rng(6)
     x = rng.normal(size=(120, 2, 15, 15)).astype(np.float32)
