@@ -15,6 +15,12 @@ from lsst.meas.realbogus.cnn.training import (
 from lsst.pipe.base import AlgorithmError
 
 
+def _noise_set() -> tuple[np.ndarray, np.ndarray]:
+    """120 stamps of 2x15x15 Gaussian noise, every third labelled real (seeded)."""
+    x = np.random.default_rng(6).normal(size=(120, 2, 15, 15)).astype(np.float32)
+    return x, np.arange(120) % 3 == 0
+
+
 def test_split_independent_of_order_and_seeded():
     keys = np.arange(10000)
     val = validation_rows(keys, 0.15, seed=1)
@@ -40,9 +46,7 @@ def test_refuses_one_class_and_empty_sets():
 
 
 def test_result_and_history():
-    rng = np.random.default_rng(6)
-    x = rng.normal(size=(120, 2, 15, 15)).astype(np.float32)
-    labels = np.arange(120) % 3 == 0
+    x, labels = _noise_set()
     result = train_classifier(ArrayBlocks(x, labels), epochs=2, seed=2)
     assert [h["epoch"] for h in result.history] == [1, 2]
     assert result.input_shape == (2, 15, 15) and result.seconds > 0
@@ -53,9 +57,7 @@ def test_result_and_history():
 
 def test_same_seed_same_weights_other_seed_other_weights():
     # What training.rst promises: the same command on the same threads gives the same weights.
-    rng = np.random.default_rng(6)
-    x = rng.normal(size=(120, 2, 15, 15)).astype(np.float32)
-    labels = np.arange(120) % 3 == 0
+    x, labels = _noise_set()
 
     def weights(seed):
         module = train_classifier(ArrayBlocks(x, labels), epochs=2, max_zoom=1.2, seed=seed).module
@@ -67,9 +69,7 @@ def test_same_seed_same_weights_other_seed_other_weights():
 
 
 def test_cosine_schedule():
-    rng = np.random.default_rng(6)
-    x = rng.normal(size=(120, 2, 15, 15)).astype(np.float32)
-    labels = np.arange(120) % 3 == 0
+    x, labels = _noise_set()
     result = train_classifier(
         ArrayBlocks(x, labels), epochs=4, patience=4, schedule="cosine", learning_rate=2e-3, seed=2
     )
