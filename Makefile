@@ -11,7 +11,7 @@ HOSTS := $(wildcard $(CURDIR)/../shared/data/hosts/AEGIS_F814w_catalog.fits)
 SIM_OPTIONS ?= $(if $(HOSTS),-c realGalaxyCatalog=$(HOSTS))
 IN_ENV := source $(CURDIR)/setup.sh &&
 
-.PHONY: env demo bps-demo training-triplets shifted-repo coarse-repo default-model default-desom relabel-desom quality-repo quality-model test test-fast lint docs bench bench-training bench-desom clean
+.PHONY: env demo bps-demo training-triplets shifted-repo coarse-repo sharp-repo default-model default-desom relabel-desom quality-repo quality-model test test-fast lint docs bench bench-training bench-desom clean
 
 env:
 	@bash admin/make_env.sh >/dev/null
@@ -44,12 +44,14 @@ bps-demo: env
 # The training repository (variety preset, seed 1) and its labelled triplets of tract 3080, built
 # once and reused by default-model and default-desom; TRAIN_PRESET=training gives the repository
 # rbsim03 and desom01 were trained on. The shifted repository (shifted preset, seed 2: a PSF family
-# and a sampling outside the variety preset's ranges) and the coarse one (coarse preset, seed 4: a
-# camera of 1 arcsec pixels) are only evaluated on.
+# and a sampling outside the variety preset's ranges), the coarse one (coarse preset, seed 4: a
+# camera of 1 arcsec pixels) and the sharp one (sharp preset, seed 2: templates broader than most
+# visits, which are subtracted by convolving the science) are only evaluated on.
 TRAIN_PRESET ?= variety
 TRAIN_REPO ?= $(CURDIR)/rbsim_$(TRAIN_PRESET)_repo
 SHIFTED_REPO ?= $(CURDIR)/rbsim_shifted_repo
 COARSE_REPO ?= $(CURDIR)/rbsim_coarse_repo
+SHARP_REPO ?= $(CURDIR)/rbsim_sharp_repo
 # Training is one quantum: give it every core (pipetask grants one per quantum by default).
 CORES ?= $(shell nproc)
 PIPETASK := pipetask --log-level WARNING --log-level lsst.trainRealBogus=INFO --log-level lsst.trainDesom=INFO \
@@ -66,7 +68,7 @@ MODEL_OUT ?= $(CURDIR)/python/lsst/meas/realbogus/models/rb_default.pt
 MODEL_VERSION ?= rbsim09
 TRAIN_OPTIONS ?= -c trainRealBogus:epochs=45 -c trainRealBogus:patience=10 -c trainRealBogus:normalization=robust_asinh \
 	-c trainRealBogus:ensembleSize=3
-default-model: training-triplets shifted-repo coarse-repo
+default-model: training-triplets shifted-repo coarse-repo sharp-repo
 	$(IN_ENV) $(PIPETASK) -j 1 -n $(CORES) -i u/rb/triplets3080 -o u/rb/$(MODEL_VERSION) -p pipelines/TrainRealBogus.yaml \
 		-d "skymap='DC2_sim' AND tract=3080" -c trainRealBogus:modelVersion=$(MODEL_VERSION) \
 		-c trainRealBogus:outputFile=$(MODEL_OUT) $(TRAIN_OPTIONS)
@@ -82,6 +84,10 @@ default-model: training-triplets shifted-repo coarse-repo
 		-p pipelines/EvaluateRealBogus.yaml -d "skymap='DC2_sim' AND tract=4024" \
 		-c parameters:modelSource=file -c parameters:modelFile=$(MODEL_OUT) \
 		-c evaluateRealBogus:outputDir=$(COARSE_REPO)/eval_$(MODEL_VERSION)
+	$(IN_ENV) $(SHARP_PIPETASK) -j 2 -i RBSimCam/sim -o u/rb/$(MODEL_VERSION)/sharp4024 \
+		-p pipelines/EvaluateRealBogus.yaml -d "skymap='DC2_sim' AND tract=4024" \
+		-c parameters:modelSource=file -c parameters:modelFile=$(MODEL_OUT) \
+		-c evaluateRealBogus:outputDir=$(SHARP_REPO)/eval_$(MODEL_VERSION)
 
 SHIFTED_PIPETASK := $(subst -b $(TRAIN_REPO),-b $(SHIFTED_REPO),$(PIPETASK))
 shifted-repo: env
@@ -90,6 +96,10 @@ shifted-repo: env
 COARSE_PIPETASK := $(subst -b $(TRAIN_REPO),-b $(COARSE_REPO),$(PIPETASK))
 coarse-repo: env
 	$(IN_ENV) test -f $(COARSE_REPO)/butler.yaml || make_realbogus_sim_repo.py $(COARSE_REPO) --preset coarse --seed 4 -j 2 $(SIM_OPTIONS)
+
+SHARP_PIPETASK := $(subst -b $(TRAIN_REPO),-b $(SHARP_REPO),$(PIPETASK))
+sharp-repo: env
+	$(IN_ENV) test -f $(SHARP_REPO)/butler.yaml || make_realbogus_sim_repo.py $(SHARP_REPO) --preset sharp --seed 2 -j 2 $(SIM_OPTIONS)
 
 # Regenerate the shipped DESOM and its prototype labelling: TrainDesom on tract 3080 (prototypes
 # labelled with the shipped CNN's scores), then EvaluateRealBogus with DESOM flagging on tract 4024.

@@ -293,7 +293,7 @@ def make_images(config: SimulationConfig, camera: CameraGeometry, fields, produc
             product.difference,
             product.difference_variance,
             product.difference_masks,
-            product.science_psf_sigma,
+            product.difference_psf_sigma or product.science_psf_sigma,
             wcs,
             detector,
             obs_info,

@@ -11,6 +11,11 @@ bleed.  The difference image subtracts the template convolved with an
 *estimated* kernel and flux scale, which leaves the realistic residuals of
 imperfect PSF matching and registration on bright sources.  Detection and
 measurement then run on the difference image as alert production does.
+
+With ``templateBlurRange`` the template is the static sky blurred further, so
+it can be broader than a field's sharper visits; those are subtracted the other
+way round, the science image convolved to the template's PSF (Alard & Lupton's
+convolve-science mode; see `MatchingKernel`).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 __all__ = (
     "DetectorSimulator",
     "DetectorVisit",
+    "MatchingKernel",
     "VisitConditions",
     "draw_seeing",
     "field_template_fwhm",
@@ -156,6 +162,42 @@ def field_pixel_scale(config: SimulationConfig, field: int) -> float:
     """Pixel scale of a field, arcsec per pixel (``pixelScale`` unless ``fieldPixelScales`` is set)."""
     scales = config.fieldPixelScales
     return float(scales[field % len(scales)]) if scales else config.pixelScale
+
+
+def field_template_blur(config: SimulationConfig, seed: int, tract: int, field: int) -> float:
+    """FWHM (arcsec) of the Gaussian blurring a field's template (0 unless ``templateBlurRange`` is set)."""
+    if not config.templateBlurRange or (config.templateBlurFields and field not in config.templateBlurFields):
+        return 0.0
+    return float(make_rng(seed, "template-blur", tract, field).uniform(*config.templateBlurRange))
+
+
+@dataclass(frozen=True)
+class MatchingKernel:
+    """Variance model of the estimated kernel that matches a visit's sharper image to its broader one.
+
+    The science PSF is the static sky's PSF broadened by ``science`` (a `KernelModel`; a non-Gaussian
+    family's kernel comes on top, and the subtraction carries its estimate over to the template), the
+    template's by a constant ``template_s2``.  Where the science's Gaussian part is the broader, the
+    template is convolved with a Gaussian of variance ``science - template_s2``; a visit where it is
+    sharper at the detector centre (``convolve_science``) has its science image convolved with one of
+    ``template_s2 - science`` instead.  Either variance is clipped at 0 (a kernel cannot sharpen) and
+    scaled by ``factor``, the subtraction's misestimate.
+    """
+
+    science: KernelModel
+    template_s2: float
+    factor: float
+    convolve_science: bool
+
+    def sigma2(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """Estimated kernel variance at focal-plane positions ``u, v``, pixels squared."""
+        delta = self.science.sigma2(u, v) - self.template_s2
+        return np.maximum(-delta if self.convolve_science else delta, 0.0) * self.factor
+
+    @property
+    def s2(self) -> float:
+        """Estimated kernel variance at the focal-plane centre, pixels squared."""
+        return float(self.sigma2(np.zeros(1), np.zeros(1))[0])
 
 
 def field_template_fwhm(config: SimulationConfig, seed: int, tract: int, field: int) -> float:
@@ -321,6 +363,9 @@ class DetectorVisit:
     dia_sources: astropy.table.Table
     truth: astropy.table.Table
     metadata: dict[str, float | int | str] = field(default_factory=dict)
+    difference_psf_sigma: float | None = None
+    """PSF sigma of the difference image (`None`: the science's; the template's width when the
+    science was convolved to it)."""
 
 
 class DetectorSimulator:
@@ -370,7 +415,15 @@ class DetectorSimulator:
         # The field's pixels (fieldPixelScales): its sky's densities and sizes, and its sky noise per pixel
         # (exactly skySigma at pixelScale); the PSF keeps its width in pixels.
         self.sky_sigma = config.skySigma * (self.pixel_scale / config.pixelScale)
-        self.template_psf = GaussianMixture.double_gaussian(self.template_fwhm / config.pixelScale)
+        # The static sky is drawn at the base PSF; the template is it, blurred by templateBlurRange.
+        self.base_psf = GaussianMixture.double_gaussian(self.template_fwhm / config.pixelScale)
+        blur_sigma = field_template_blur(config, seed, tract.id, field) / config.pixelScale / FWHM_PER_SIGMA
+        self.blur_s2 = blur_sigma**2
+        self.template_psf = self.base_psf
+        if self.blur_s2 > 0:
+            self.template_psf = GaussianMixture(
+                self.base_psf.amplitudes, np.sqrt(self.base_psf.sigmas**2 + self.blur_s2)
+            )
         self.basis = KernelBasis(step=0.5, maximum=60.0)
         self.convolver = VaryingConvolver(self.shape, self.basis)
 
@@ -405,9 +458,16 @@ class DetectorSimulator:
             )
             self.galaxies["real"] = np.where(bright, rng.integers(0, real_catalog.nobjects, bright.size), -1)
         draw_galaxies(
-            static, self.galaxies, self._template_psf_galsim(), real_catalog, pixel_scale=self.pixel_scale
+            static, self.galaxies, self._base_psf_galsim(), real_catalog, pixel_scale=self.pixel_scale
         )
         self.static = static
+        self.static_fft = self.convolver.forward(static)
+        self.template_static = static
+        self.template_static_fft = self.static_fft
+        if self.blur_s2 > 0:
+            blur_transfer = np.exp(-0.5 * self.blur_s2 * self.convolver._k2.astype(float))
+            self.template_static_fft = self.static_fft * blur_transfer
+            self.template_static = scipy.fft.irfft2(self.template_static_fft, s=self.shape, workers=-1)
         # The template: the static sky plus the noise of a deep coadd, drawn once.
         depth = config.templateDepth
         if config.templateDepthRange:
@@ -416,13 +476,13 @@ class DetectorSimulator:
             )
         self.template_depth = float(depth)
         sky = self.sky_sigma / np.sqrt(depth)
-        self.template_variance = sky**2 + config.gain * np.maximum(static, 0.0) / depth
-        self.template = static + rng.standard_normal(self.shape) * np.sqrt(self.template_variance)
+        self.template_variance = sky**2 + config.gain * np.maximum(self.template_static, 0.0) / depth
+        noise = rng.standard_normal(self.shape) * np.sqrt(self.template_variance)
+        self.template = self.template_static + noise
         # Diffraction spikes of the brightest stars, in the template at the template's angle.
         self.spikes = self._make_spikes(make_rng(seed, "spikes", tract.id, field, detector, band))
         if len(self.spikes["x"]):
             artifacts.draw_diffraction_spikes(self.template, self.spikes, self.template_psf.effective_sigma)
-        self.static_fft = self.convolver.forward(static)
         self.template_fft = self.convolver.forward(self.template)
 
         # Detector defects do not change from visit to visit.
@@ -453,8 +513,8 @@ class DetectorSimulator:
     # ------------------------------------------------------------------ PSFs
 
     def _draw_stars(self, canvas: np.ndarray) -> None:
-        amps = self.template_psf.amplitudes[None, :]
-        sigmas = self.template_psf.sigmas[None, :]
+        amps = self.base_psf.amplitudes[None, :]
+        sigmas = self.base_psf.sigmas[None, :]
         bright = self.stars["flux"] > 2e5
         for sel, half in ((~bright, 16), (bright, 48)):
             n = int(sel.sum())
@@ -469,14 +529,11 @@ class DetectorSimulator:
             )
             add_stamps(canvas, stamps * self.stars["flux"][sel][:, None, None], xi, yi)
 
-    def _template_psf_galsim(self):
+    def _base_psf_galsim(self):
         import galsim
 
         return galsim.Sum(
-            [
-                galsim.Gaussian(sigma=s, flux=a)
-                for a, s in zip(self.template_psf.amplitudes, self.template_psf.sigmas)
-            ]
+            [galsim.Gaussian(sigma=s, flux=a) for a, s in zip(self.base_psf.amplitudes, self.base_psf.sigmas)]
         )
 
     def psf_components(
@@ -490,9 +547,9 @@ class DetectorSimulator:
         """
         uu, vv = self.camera.focal_plane(self.detector, x, y)
         indices, weights = self.basis.weights(kernel.sigma2(uu, vv))
-        n_comp = len(self.template_psf.amplitudes)
-        amps = (self.template_psf.amplitudes[None, :, None] * weights.T[:, None, :]).reshape(len(x), -1)
-        s2 = self.template_psf.sigmas[:, None] ** 2 + self.basis.sigma2[indices][None, :]
+        n_comp = len(self.base_psf.amplitudes)
+        amps = (self.base_psf.amplitudes[None, :, None] * weights.T[:, None, :]).reshape(len(x), -1)
+        s2 = self.base_psf.sigmas[:, None] ** 2 + self.basis.sigma2[indices][None, :]
         sigmas = np.broadcast_to(np.sqrt(s2).reshape(1, -1), (len(x), n_comp * len(indices)))
         return amps, np.array(sigmas)
 
@@ -648,14 +705,21 @@ class DetectorSimulator:
         size, m = self.size, self.margin
         rng = make_rng(self.seed, "visit-detector", visit.visit, self.detector)
         true_idx, true_w = self.basis.weights(visit.kernel.sigma2(self.u, self.v))
-        est_kernel = visit.kernel.scaled(visit.kernel_factor)
+        convolve_science = False
+        if self.blur_s2 > 0:
+            c = np.array([(self.size - 1) / 2])
+            centre_s2 = visit.kernel.sigma2(*self.camera.focal_plane(self.detector, c, c))[0]
+            convolve_science = bool(centre_s2 < self.blur_s2)
+            est_kernel = MatchingKernel(visit.kernel, self.blur_s2, visit.kernel_factor, convolve_science)
+        else:
+            est_kernel = visit.kernel.scaled(visit.kernel_factor)
         est_idx, est_w = self.basis.weights(est_kernel.sigma2(self.u, self.v))
         scale = 1.0 + visit.flux_scale_error
         # A non-Gaussian PSF family: the science scene is convolved with its kernel, the template
         # with the subtraction's estimate of it.
         use_family = not visit.psf_family.is_identity
         static_fft, template_fft = self.static_fft, self.template_fft
-        matched_static_fft = self.static_fft
+        matched_static_fft = self.template_static_fft
         if use_family:
             true_transfer = kernel_transfer(family_kernel(visit.psf_family), self.shape)
             est_transfer = kernel_transfer(family_kernel(visit.psf_family_estimate), self.shape)
@@ -672,7 +736,8 @@ class DetectorSimulator:
             )
 
         # Science image: the convolved, shifted static sky ...
-        static_sci = self._crop(self.convolver.apply(static_fft, true_idx, true_w, shift=draw_shift))
+        static_sci_canvas = self.convolver.apply(static_fft, true_idx, true_w, shift=draw_shift)
+        static_sci = self._crop(static_sci_canvas)
         noiseless = static_sci.copy()
         # ... plus transients and variable stars, drawn with the local science PSF ...
         transients = make_transients(
@@ -781,24 +846,67 @@ class DetectorSimulator:
         # Template and difference image.
         template = self._crop(self.template)
         template_var = self._crop(self.template_variance)
-        matched = scale * self._crop(self.convolver.apply(template_fft, est_idx, est_w))
-        difference = science - matched
         overlaps = self.convolver.kernel_overlaps(est_idx)
         w = est_w[:, m : m + size, m : m + size]
         kernel_power = np.einsum("ayx,ab,byx->yx", w, overlaps, w)
-        if use_family:
-            kernel_power = kernel_power * self._power_ratio(est_kernel.s2, est_transfer)
-        diff_var = sci_var + scale**2 * template_var * kernel_power
-        # Noiseless residual of the static sky alone: where imperfect matching leaves bogus detections.
-        residual = static_sci - scale * self._crop(self.convolver.apply(matched_static_fft, est_idx, est_w))
+        spread = _identity
+        diff_psf_sigma = psf_sigma
+        diff_masks = {k: masks[k] for k in ("BAD", "SATURATED", "COSMIC_RAY")}
+        if convolve_science:
+            # The science image convolved to the template's PSF, the template only by the subtraction's
+            # estimate of a non-Gaussian family; then the difference decorrelated (whitened), as Rubin's
+            # pipeline and ZOGY leave it.  Images are padded by reflection: the convolutions are periodic.
+            def fourier(image: np.ndarray) -> np.ndarray:
+                return self.convolver.forward(np.pad(image, m, mode="reflect"))
+
+            def back(image_fft: np.ndarray) -> np.ndarray:
+                return self._crop(_inverse(image_fft, self.shape))
+
+            kernel_s2 = float(est_kernel.sigma2(*self.camera.focal_plane(self.detector, c, c))[0])
+            k2 = self.convolver._k2.astype(float)
+            kernel_transfer_sq = np.exp(-kernel_s2 * k2)
+            family_sq = np.abs(est_transfer) ** 2 if use_family else 1.0
+            sci_s2 = visit.sky_sigma**2
+            tmpl_s2 = scale**2 * float(np.median(template_var))
+            decorrelation = np.sqrt((sci_s2 + tmpl_s2) / (sci_s2 * kernel_transfer_sq + tmpl_s2 * family_sq))
+            matched = scale * (back(template_fft) if use_family else template)
+            convolved = self._crop(self.convolver.apply(fourier(science), est_idx, est_w))
+            difference = back(fourier(convolved - matched) * decorrelation)
+            diff_var = sci_var + scale**2 * template_var
+            psf_transfer = np.exp(-0.5 * (psf_sigma**2 + kernel_s2) * k2) * decorrelation
+            diff_psf_sigma = float(np.sqrt(1.0 / (4.0 * np.pi * _white_power(psf_transfer, self.shape))))
+            # What is in the science frame is spread by the kernel and the decorrelation; its masks are
+            # grown by the kernel.
+            layer_transfer = np.sqrt(kernel_transfer_sq) * decorrelation
+
+            def spread(layer: np.ndarray) -> np.ndarray:
+                return back(fourier(layer) * layer_transfer)
+
+            grow = int(np.ceil(2 * np.sqrt(kernel_s2)))
+            disk = np.hypot(*np.mgrid[-grow : grow + 1, -grow : grow + 1]) <= grow
+            diff_masks = {k: ndimage.binary_dilation(v, disk) for k, v in diff_masks.items()}
+            static_tmpl = _inverse(matched_static_fft, self.shape) if use_family else self.template_static
+            static_conv = self.convolver.apply(self.convolver.forward(static_sci_canvas), est_idx, est_w)
+            residual = back(fourier(self._crop(static_conv - scale * static_tmpl)) * decorrelation)
+        else:
+            matched = scale * self._crop(self.convolver.apply(template_fft, est_idx, est_w))
+            difference = science - matched
+            if use_family:
+                kernel_power = kernel_power * self._power_ratio(est_kernel.s2, est_transfer)
+            diff_var = sci_var + scale**2 * template_var * kernel_power
+            # Noiseless residual of the static sky alone: where imperfect matching leaves bogus detections.
+            residual = static_sci - scale * self._crop(
+                self.convolver.apply(matched_static_fft, est_idx, est_w)
+            )
 
         # Detection and measurement; saturated pixels carry no information, so they are not smoothed over.
-        noise = psf_noise(diff_var, psf_sigma)
-        snr = significance_image(np.where(masks["SATURATED"], 0.0, difference), noise, psf_sigma)
+        noise = psf_noise(diff_var, diff_psf_sigma)
+        snr = significance_image(np.where(diff_masks["SATURATED"], 0.0, difference), noise, diff_psf_sigma)
         found_det, pos_fp, neg_fp = detect(snr, config.detectionThreshold)
-        fwhm = psf_sigma * FWHM_PER_SIGMA
+        fwhm = diff_psf_sigma * FWHM_PER_SIGMA
         sources = merge_dipoles(found_det, radius=2.0 * fwhm)
-        phot_half = int(np.ceil(3 * psf_sigma)) + 1
+        phot_half = int(np.ceil(3 * diff_psf_sigma)) + 1
+        extra_s2 += diff_psf_sigma**2 - psf_sigma**2
 
         def components(x, y):
             amps, sigmas = self.psf_components(visit.kernel, x, y)
@@ -810,9 +918,7 @@ class DetectorSimulator:
             difference, diff_var, sources["x"], sources["y"], components, phot_half
         )
         diff_masks = {
-            "BAD": masks["BAD"],
-            "SATURATED": masks["SATURATED"],
-            "COSMIC_RAY": masks["COSMIC_RAY"],
+            **diff_masks,
             "DETECTED": pos_fp,
             "DETECTED_NEGATIVE": neg_fp,
             "NO_DATA": masks["NO_DATA"],
@@ -827,21 +933,25 @@ class DetectorSimulator:
         _, t_err = psf_photometry(
             difference, diff_var, transients["x"], transients["y"], components, phot_half
         )
+        layers = {kind: spread(layer) for kind, layer in layers.items()}
         if layers:
             # Detections anywhere along an extended optional artifact are named after it.
             named = artifacts.attribute_detections(
-                sources["x"], sources["y"], layers, noise, psf_sigma, config.attributionSnr
+                sources["x"], sources["y"], layers, noise, diff_psf_sigma, config.attributionSnr
             )
             found.append({k: v for k, v in named.items() if k != "snr"})
         # Signal that is not a transient: what may blend with one.
-        other = artifact_layer + column_layer + residual + (science - unsaturated)
+        if convolve_science:
+            other = spread(artifact_layer + column_layer + (science - unsaturated)) + residual
+        else:
+            other = artifact_layer + column_layer + residual + (science - unsaturated)
         for kind, layer in layers.items():
             if kind not in ("amp_offset", "edge_glow", "vignetting", "bleed_trail"):
                 other = other + layer
-        other = significance_image(np.where(masks["SATURATED"], 0.0, other), noise, psf_sigma)
+        other = significance_image(np.where(diff_masks["SATURATED"], 0.0, other), noise, diff_psf_sigma)
         truth_masks = {**masks, "SATURATED": saturated}
         truth = self._truth_table(
-            visit, transients, t_err, found, residual, noise, truth_masks, psf_sigma, wcs, np.abs(other)
+            visit, transients, t_err, found, residual, noise, truth_masks, diff_psf_sigma, wcs, np.abs(other)
         )
         metadata = {
             "SIM_SEEING": visit.seeing,
@@ -861,6 +971,8 @@ class DetectorSimulator:
         }
         if self.config.qualityRates:
             metadata.update(visit.quality.as_metadata())
+        if self.blur_s2 > 0:
+            metadata["SIM_SUBTRACTION"] = "convolveScience" if convolve_science else "convolveTemplate"
         return DetectorVisit(
             visit=visit,
             detector=self.detector,
@@ -878,6 +990,7 @@ class DetectorSimulator:
             dia_sources=dia,
             truth=truth,
             metadata=metadata,
+            difference_psf_sigma=diff_psf_sigma if convolve_science else None,
         )
 
     def _power_ratio(self, s2: float, transfer: np.ndarray) -> float:
@@ -1059,6 +1172,24 @@ class DetectorSimulator:
         table.meta["VISIT"] = visit.visit
         table.meta["DETECTOR"] = self.detector
         return table
+
+
+def _identity(layer: np.ndarray) -> np.ndarray:
+    return layer
+
+
+def _white_power(transfer: np.ndarray, shape: tuple[int, int]) -> float:
+    """Sum of the squared pixels of the kernel of real-FFT transfer function ``transfer`` on ``shape``."""
+    weight = np.full(transfer.shape[1], 2.0)
+    weight[0] = 1.0
+    if shape[1] % 2 == 0:
+        weight[-1] = 1.0
+    return float(np.sum(weight * np.abs(transfer) ** 2) / (shape[0] * shape[1]))
+
+
+def _inverse(image_fft: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Inverse real FFT of a canvas."""
+    return scipy.fft.irfft2(image_fft, s=shape, workers=-1)
 
 
 def _blended(
