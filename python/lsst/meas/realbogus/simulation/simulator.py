@@ -15,7 +15,7 @@ measurement then run on the difference image as alert production does.
 With ``templateBlurRange`` the template is the static sky blurred further, so
 it can be broader than a field's sharper visits; those are subtracted the other
 way round, the science image convolved to the template's PSF (Alard & Lupton's
-convolve-science mode; see `MatchingKernel`).
+convolve-science mode; see `MatchingKernel`) and the difference decorrelated.
 """
 
 from __future__ import annotations
@@ -364,8 +364,8 @@ class DetectorVisit:
     truth: astropy.table.Table
     metadata: dict[str, float | int | str] = field(default_factory=dict)
     difference_psf_sigma: float | None = None
-    """PSF sigma of the difference image (`None`: the science's; the template's width when the
-    science was convolved to it)."""
+    """PSF sigma of the difference image (`None`: the science's; set when the science was convolved
+    to the template and the difference decorrelated: the effective sigma of the decorrelated PSF)."""
 
 
 class DetectorSimulator:
