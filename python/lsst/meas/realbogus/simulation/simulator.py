@@ -708,7 +708,8 @@ class DetectorSimulator:
         convolve_science = False
         if self.blur_s2 > 0:
             c = np.array([(self.size - 1) / 2])
-            centre_s2 = visit.kernel.sigma2(*self.camera.focal_plane(self.detector, c, c))[0]
+            centre_uv = self.camera.focal_plane(self.detector, c, c)
+            centre_s2 = visit.kernel.sigma2(*centre_uv)[0]
             convolve_science = bool(centre_s2 < self.blur_s2)
             est_kernel = MatchingKernel(visit.kernel, self.blur_s2, visit.kernel_factor, convolve_science)
         else:
@@ -862,7 +863,7 @@ class DetectorSimulator:
             def back(image_fft: np.ndarray) -> np.ndarray:
                 return self._crop(_inverse(image_fft, self.shape))
 
-            kernel_s2 = float(est_kernel.sigma2(*self.camera.focal_plane(self.detector, c, c))[0])
+            kernel_s2 = float(est_kernel.sigma2(*centre_uv)[0])
             k2 = self.convolver._k2.astype(float)
             kernel_transfer_sq = np.exp(-kernel_s2 * k2)
             family_sq = np.abs(est_transfer) ** 2 if use_family else 1.0
@@ -874,7 +875,8 @@ class DetectorSimulator:
             difference = back(fourier(convolved - matched) * decorrelation)
             diff_var = sci_var + scale**2 * template_var
             psf_transfer = np.exp(-0.5 * (psf_sigma**2 + kernel_s2) * k2) * decorrelation
-            diff_psf_sigma = float(np.sqrt(1.0 / (4.0 * np.pi * _white_power(psf_transfer, self.shape))))
+            psf_power = _rfft_power(psf_transfer, self.shape) / (self.shape[0] * self.shape[1])
+            diff_psf_sigma = float(np.sqrt(1.0 / (4.0 * np.pi * psf_power)))
             # What is in the science frame is spread by the kernel and the decorrelation; its masks are
             # grown by the kernel.
             layer_transfer = np.sqrt(kernel_transfer_sq) * decorrelation
@@ -996,12 +998,7 @@ class DetectorSimulator:
     def _power_ratio(self, s2: float, transfer: np.ndarray) -> float:
         """Factor by which a family kernel lowers the white-noise power of a Gaussian kernel of ``s2``."""
         gauss = np.exp(-0.5 * s2 * self.convolver._k2.astype(float))
-        weight = np.full(gauss.shape[1], 2.0)
-        weight[0] = 1.0
-        if self.shape[1] % 2 == 0:
-            weight[-1] = 1.0
-        with_family = np.sum(weight * (gauss * transfer) ** 2)
-        return float(with_family / np.sum(weight * gauss**2))
+        return float(_rfft_power(gauss * transfer, self.shape) / _rfft_power(gauss, self.shape))
 
     # ---------------------------------------------------------------- tables
 
@@ -1178,13 +1175,17 @@ def _identity(layer: np.ndarray) -> np.ndarray:
     return layer
 
 
-def _white_power(transfer: np.ndarray, shape: tuple[int, int]) -> float:
-    """Sum of the squared pixels of the kernel of real-FFT transfer function ``transfer`` on ``shape``."""
+def _rfft_power(transfer: np.ndarray, shape: tuple[int, int]) -> float:
+    """Sum of the squares of a real transfer function over the full FFT plane of images of ``shape``.
+
+    Divided by the number of pixels it is the sum of the squared pixels of its kernel (Parseval);
+    the interior columns of a real FFT stand for two.
+    """
     weight = np.full(transfer.shape[1], 2.0)
     weight[0] = 1.0
     if shape[1] % 2 == 0:
         weight[-1] = 1.0
-    return float(np.sum(weight * np.abs(transfer) ** 2) / (shape[0] * shape[1]))
+    return np.sum(weight * transfer**2)
 
 
 def _inverse(image_fft: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
