@@ -76,28 +76,25 @@ default-model: training-triplets shifted-repo coarse-repo sharp-repo
 	$(IN_ENV) $(PIPETASK) -j 2 -i u/rb/$(MODEL_VERSION),RBSimCam/sim -o u/rb/$(MODEL_VERSION)/eval4024 \
 		-p pipelines/EvaluateRealBogus.yaml -d "skymap='DC2_sim' AND tract=4024" \
 		-c evaluateRealBogus:outputDir=$(TRAIN_REPO)/eval_$(MODEL_VERSION)
-	$(IN_ENV) $(SHIFTED_PIPETASK) -j 2 -i RBSimCam/sim -o u/rb/$(MODEL_VERSION)/shifted4024 \
-		-p pipelines/EvaluateRealBogus.yaml -d "skymap='DC2_sim' AND tract=4024" \
-		-c parameters:modelSource=file -c parameters:modelFile=$(MODEL_OUT) \
-		-c evaluateRealBogus:outputDir=$(SHIFTED_REPO)/eval_$(MODEL_VERSION)
-	$(IN_ENV) $(COARSE_PIPETASK) -j 2 -i RBSimCam/sim -o u/rb/$(MODEL_VERSION)/coarse4024 \
-		-p pipelines/EvaluateRealBogus.yaml -d "skymap='DC2_sim' AND tract=4024" \
-		-c parameters:modelSource=file -c parameters:modelFile=$(MODEL_OUT) \
-		-c evaluateRealBogus:outputDir=$(COARSE_REPO)/eval_$(MODEL_VERSION)
-	$(IN_ENV) $(SHARP_PIPETASK) -j 2 -i RBSimCam/sim -o u/rb/$(MODEL_VERSION)/sharp4024 \
-		-p pipelines/EvaluateRealBogus.yaml -d "skymap='DC2_sim' AND tract=4024" \
-		-c parameters:modelSource=file -c parameters:modelFile=$(MODEL_OUT) \
-		-c evaluateRealBogus:outputDir=$(SHARP_REPO)/eval_$(MODEL_VERSION)
+	$(call EVALUATE_ON,$(SHIFTED_REPO),shifted)
+	$(call EVALUATE_ON,$(COARSE_REPO),coarse)
+	$(call EVALUATE_ON,$(SHARP_REPO),sharp)
 
-SHIFTED_PIPETASK := $(subst -b $(TRAIN_REPO),-b $(SHIFTED_REPO),$(PIPETASK))
+# EvaluateRealBogus of MODEL_OUT on tract 4024 of a test repository: $(call EVALUATE_ON,REPO,NAME)
+# writes u/rb/MODEL_VERSION/NAME4024 and REPO/eval_MODEL_VERSION.
+define EVALUATE_ON
+$(IN_ENV) $(subst -b $(TRAIN_REPO),-b $(1),$(PIPETASK)) -j 2 -i RBSimCam/sim -o u/rb/$(MODEL_VERSION)/$(2)4024 \
+	-p pipelines/EvaluateRealBogus.yaml -d "skymap='DC2_sim' AND tract=4024" \
+	-c parameters:modelSource=file -c parameters:modelFile=$(MODEL_OUT) \
+	-c evaluateRealBogus:outputDir=$(1)/eval_$(MODEL_VERSION)
+endef
+
 shifted-repo: env
 	$(IN_ENV) test -f $(SHIFTED_REPO)/butler.yaml || make_realbogus_sim_repo.py $(SHIFTED_REPO) --preset shifted --seed 2 -j 2 $(SIM_OPTIONS)
 
-COARSE_PIPETASK := $(subst -b $(TRAIN_REPO),-b $(COARSE_REPO),$(PIPETASK))
 coarse-repo: env
 	$(IN_ENV) test -f $(COARSE_REPO)/butler.yaml || make_realbogus_sim_repo.py $(COARSE_REPO) --preset coarse --seed 4 -j 2 $(SIM_OPTIONS)
 
-SHARP_PIPETASK := $(subst -b $(TRAIN_REPO),-b $(SHARP_REPO),$(PIPETASK))
 sharp-repo: env
 	$(IN_ENV) test -f $(SHARP_REPO)/butler.yaml || make_realbogus_sim_repo.py $(SHARP_REPO) --preset sharp --seed 2 -j 2 $(SIM_OPTIONS)
 
