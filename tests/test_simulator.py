@@ -604,6 +604,17 @@ def test_template_blur_must_not_be_negative():
         config.validate()
 
 
+def test_template_blur_fields_must_be_fields_of_a_blurred_config():
+    config = _preset("bothways")
+    config.templateBlurFields = [2]
+    with pytest.raises(Exception, match=r"fields \[2\] are not in 0..1"):
+        config.validate()
+    config = _preset("tiny")
+    config.templateBlurFields = [0]
+    with pytest.raises(Exception, match="needs a templateBlurRange"):
+        config.validate()
+
+
 def test_bothways_preset_blurs_only_the_second_field():
     """``bothways``: variety's visits and first field; the second field's template blurred."""
     variety, bothways = _preset("variety"), _preset("bothways")

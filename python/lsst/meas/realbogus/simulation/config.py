@@ -259,8 +259,8 @@ class SimulationConfig(pexConfig.Config):
         "static sky is drawn with (templatePsfFwhm or templatePsfFwhmRange), drawn per field; empty: none. "
         "A blurred template is broader than the field's sharper visits, as real templates often are; those "
         "visits are subtracted the other way round, the science image convolved to the template's PSF "
-        "(Alard & Lupton's convolve-science mode), which correlates the science noise and spreads its "
-        "cosmic rays, hot pixels and masks in the difference image.",
+        "(Alard & Lupton's convolve-science mode) and the difference decorrelated, which spreads the "
+        "science's cosmic rays, hot pixels and masks in the difference image.",
         default=[],
     )
     templateBlurFields = pexConfig.ListField[int](
@@ -456,6 +456,17 @@ class SimulationConfig(pexConfig.Config):
         if min(self.templateBlurRange, default=0.0) < 0:
             raise pexConfig.FieldValidationError(
                 SimulationConfig.templateBlurRange, self, "a blur FWHM cannot be negative"
+            )
+        if self.templateBlurFields and not self.templateBlurRange:
+            raise pexConfig.FieldValidationError(
+                SimulationConfig.templateBlurFields, self, "templateBlurFields needs a templateBlurRange"
+            )
+        outside = sorted(f for f in self.templateBlurFields if not 0 <= f < self.fieldsPerTract)
+        if outside:
+            raise pexConfig.FieldValidationError(
+                SimulationConfig.templateBlurFields,
+                self,
+                f"fields {outside} are not in 0..{self.fieldsPerTract - 1} (fieldsPerTract)",
             )
         problems = [c for c in QUALITY_CLASSES if c != "good"]
         unknown = sorted(set(self.qualityRates) - set(problems))
