@@ -625,3 +625,17 @@ def test_bothways_preset_blurs_only_the_second_field():
     for tract in bothways.tracts:
         assert field_template_blur(bothways, 1, tract, 0) == 0.0
         assert 0.6 <= field_template_blur(bothways, 1, tract, 1) <= 0.9
+
+
+def test_blurfield_preset_adds_a_blurred_field_to_variety():
+    """``blurfield``: variety's two fields and visits unchanged, a third field's template blurred."""
+    variety, blurfield = _preset("variety"), _preset("blurfield")
+    blurfield.validate()
+    changed = {n for n in variety.keys() if getattr(variety, n) != getattr(blurfield, n)}
+    assert changed == {"fieldsPerTract", "templateBlurRange", "templateBlurFields"}
+    visits = plan_work(blurfield, 1)[2]
+    assert plan_work(variety, 1)[2] == [v for v in visits if v.field < 2]
+    assert {v.field for v in visits} == {0, 1, 2}
+    for tract in blurfield.tracts:
+        assert [field_template_blur(blurfield, 1, tract, field) for field in (0, 1)] == [0.0, 0.0]
+        assert 0.6 <= field_template_blur(blurfield, 1, tract, 2) <= 0.9

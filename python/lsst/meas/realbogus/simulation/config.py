@@ -642,6 +642,21 @@ def _bothways(config: SimulationConfig) -> None:
     config.templateBlurFields = [1]
 
 
+def _blurfield(config: SimulationConfig) -> None:
+    """``variety`` plus a third field per tract under a blurred template: visits of both subtractions.
+
+    Unlike `_bothways`, which blurs the template of variety's second field and so replaces half of
+    its template-convolved visits, this keeps both of variety's fields pixel for pixel and adds one
+    whose template is blurred by 0.6-0.9 arcsec (``templateBlurRange``); its visits sharper than the
+    template are subtracted by convolving the science image and decorrelating the difference (four
+    of the five of tract 3080 at seed 1).
+    """
+    _variety(config)
+    config.fieldsPerTract = 3
+    config.templateBlurRange = [0.6, 0.9]
+    config.templateBlurFields = [2]
+
+
 def _shifted(config: SimulationConfig) -> None:
     """A test repository outside the ``variety`` training ranges: donut PSFs and 9-12 pixel seeing."""
     _variety(config)
@@ -751,6 +766,10 @@ PRESETS = {
     "bothways": (
         _bothways,
         "variety with its second field's templates blurred: visits sharper than them convolve the science",
+    ),
+    "blurfield": (
+        _blurfield,
+        "variety plus a third field per tract under a blurred template: its sharper visits convolve science",
     ),
     "shifted": (
         _shifted,
