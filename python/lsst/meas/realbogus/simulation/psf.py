@@ -200,6 +200,14 @@ class VaryingConvolver:
         self._k2 = ((2.0 * np.pi) ** 2 * (self._ky**2 + self._kx**2)).astype(np.float32)
         self._transfer: dict[int, np.ndarray] = {}
 
+    def gaussian_transfer(self, s2: float) -> np.ndarray:
+        """Transfer function of a circular Gaussian of variance ``s2`` (pixels^2) on the real-FFT plane.
+
+        In double precision, for the noise and PSF sums taken over it (`transfer` keeps the cached
+        single-precision ones of the basis kernels, which convolve images).
+        """
+        return np.exp(-0.5 * s2 * self._k2.astype(float))
+
     def forward(self, image: np.ndarray) -> np.ndarray:
         """Fourier transform of an image (computed once, reused for every kernel).
 
@@ -253,7 +261,7 @@ class VaryingConvolver:
         m = np.empty((len(indices), len(indices)))
         for a in range(len(indices)):
             for b in range(a, len(indices)):
-                tf = np.exp(-0.5 * (s2[a] + s2[b]) * self._k2.astype(float))
+                tf = self.gaussian_transfer(s2[a] + s2[b])
                 # Parseval over a real FFT: interior columns count twice.
                 total = 2.0 * tf.sum() - tf[:, 0].sum()
                 if self.shape[1] % 2 == 0:

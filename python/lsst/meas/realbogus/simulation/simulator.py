@@ -465,7 +465,7 @@ class DetectorSimulator:
         self.template_static = static
         self.template_static_fft = self.static_fft
         if self.blur_s2 > 0:
-            blur_transfer = np.exp(-0.5 * self.blur_s2 * self.convolver._k2.astype(float))
+            blur_transfer = self.convolver.gaussian_transfer(self.blur_s2)
             self.template_static_fft = self.static_fft * blur_transfer
             self.template_static = scipy.fft.irfft2(self.template_static_fft, s=self.shape, workers=-1)
         # The template: the static sky plus the noise of a deep coadd, drawn once.
@@ -864,8 +864,7 @@ class DetectorSimulator:
                 return self._crop(_inverse(image_fft, self.shape))
 
             kernel_s2 = float(est_kernel.sigma2(*centre_uv)[0])
-            k2 = self.convolver._k2.astype(float)
-            kernel_transfer_sq = np.exp(-kernel_s2 * k2)
+            kernel_transfer_sq = self.convolver.gaussian_transfer(2.0 * kernel_s2)
             family_sq = np.abs(est_transfer) ** 2 if use_family else 1.0
             sci_s2 = visit.sky_sigma**2
             tmpl_s2 = scale**2 * float(np.median(template_var))
@@ -874,7 +873,7 @@ class DetectorSimulator:
             convolved = self._crop(self.convolver.apply(fourier(science), est_idx, est_w))
             difference = back(fourier(convolved - matched) * decorrelation)
             diff_var = sci_var + scale**2 * template_var
-            psf_transfer = np.exp(-0.5 * (psf_sigma**2 + kernel_s2) * k2) * decorrelation
+            psf_transfer = self.convolver.gaussian_transfer(psf_sigma**2 + kernel_s2) * decorrelation
             psf_power = _rfft_power(psf_transfer, self.shape) / (self.shape[0] * self.shape[1])
             diff_psf_sigma = float(np.sqrt(1.0 / (4.0 * np.pi * psf_power)))
             # What is in the science frame is spread by the kernel and the decorrelation; its masks are
@@ -997,7 +996,7 @@ class DetectorSimulator:
 
     def _power_ratio(self, s2: float, transfer: np.ndarray) -> float:
         """Factor by which a family kernel lowers the white-noise power of a Gaussian kernel of ``s2``."""
-        gauss = np.exp(-0.5 * s2 * self.convolver._k2.astype(float))
+        gauss = self.convolver.gaussian_transfer(s2)
         return float(_rfft_power(gauss * transfer, self.shape) / _rfft_power(gauss, self.shape))
 
     # ---------------------------------------------------------------- tables
