@@ -63,7 +63,8 @@ training-triplets: env
 		-d "skymap='DC2_sim' AND tract=3080"
 
 # Regenerate the shipped default model with the training pipelines: TrainRealBogus on tract 3080,
-# EvaluateRealBogus on tract 4024.
+# EvaluateRealBogus on tract 4024. Each ensemble member is saved in TRAIN_REPO/members_MODEL_VERSION
+# when trained, so rerunning an interrupted make default-model resumes at the first unfinished member.
 MODEL_OUT ?= $(CURDIR)/python/lsst/meas/realbogus/models/rb_default.pt
 MODEL_VERSION ?= rbsim09
 TRAIN_OPTIONS ?= -c trainRealBogus:epochs=45 -c trainRealBogus:patience=10 -c trainRealBogus:normalization=robust_asinh \
@@ -71,7 +72,8 @@ TRAIN_OPTIONS ?= -c trainRealBogus:epochs=45 -c trainRealBogus:patience=10 -c tr
 default-model: training-triplets shifted-repo coarse-repo sharp-repo
 	$(IN_ENV) $(PIPETASK) -j 1 -n $(CORES) -i u/rb/triplets3080 -o u/rb/$(MODEL_VERSION) -p pipelines/TrainRealBogus.yaml \
 		-d "skymap='DC2_sim' AND tract=3080" -c trainRealBogus:modelVersion=$(MODEL_VERSION) \
-		-c trainRealBogus:outputFile=$(MODEL_OUT) $(TRAIN_OPTIONS)
+		-c trainRealBogus:outputFile=$(MODEL_OUT) -c trainRealBogus:checkpointDir=$(TRAIN_REPO)/members_$(MODEL_VERSION) \
+		$(TRAIN_OPTIONS)
 	$(IN_ENV) export_realbogus_onnx.py $(MODEL_OUT) $(MODEL_OUT:.pt=.onnx)
 	$(IN_ENV) $(PIPETASK) -j 2 -i u/rb/$(MODEL_VERSION),RBSimCam/sim -o u/rb/$(MODEL_VERSION)/eval4024 \
 		-p pipelines/EvaluateRealBogus.yaml -d "skymap='DC2_sim' AND tract=4024" \

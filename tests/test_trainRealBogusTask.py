@@ -90,6 +90,48 @@ def test_trains_a_calibrated_ensemble(detector_visit, detector_inputs, tmp_path)
     assert scores.std.shape == (8,) and np.all(scores.std >= 0) and np.any(scores.std > 0)
 
 
+def test_an_interrupted_ensemble_resumes_from_its_checkpoints(
+    detector_visit, detector_inputs, tmp_path, caplog
+):
+    product, _ = detector_visit
+    labels = LabelDetectionsTask().run(product.dia_sources, product.truth).labels
+    triplets = BuildTrainingSetTask().run(**detector_inputs, labels=labels).triplets
+    config = TrainRealBogusConfig()
+    config.epochs = 1
+    config.cutoutSize = 21
+    config.ensembleSize = 2
+    config.validationFraction = 0.3
+    config.checkpointDir = str(tmp_path / "members")
+    first = TrainRealBogusTask(config=config).run([triplets])
+    assert sorted(p.name for p in (tmp_path / "members").iterdir()) == ["member1.pt", "member2.pt"]
+    # As if killed while training the second member: the first is loaded, the second trained again.
+    (tmp_path / "members" / "member2.pt").unlink()
+    with caplog.at_level("INFO", logger="lsst.trainRealBogus"):
+        second = TrainRealBogusTask(config=config).run([triplets])
+    assert "Loaded ensemble member 1" in caplog.text and "Ensemble member 2 of 2" in caplog.text
+    assert "Ensemble member 1 of 2" not in caplog.text
+    x = torch.from_numpy(first.model.metadata.input.prepare(triplets.cutouts[:16]))
+    assert np.array_equal(first.model.score(x.numpy()).logit, second.model.score(x.numpy()).logit)
+    assert second.model.metadata.max_psf_fwhm == first.model.metadata.max_psf_fwhm
+
+    def losses(result):
+        return [[e["loss"] for e in m["epochs"]] for m in result.history["members"]]
+
+    assert losses(second) == losses(first)
+    # All members saved: nothing is trained, and the PSF range comes from the checkpoints.
+    caplog.clear()
+    with caplog.at_level("INFO", logger="lsst.trainRealBogus"):
+        third = TrainRealBogusTask(config=config).run([triplets])
+    assert "Ensemble member" not in caplog.text and caplog.text.count("Loaded ensemble member") == 2
+    assert third.model.metadata == first.model.metadata
+    # Another setting is another training: its members are trained, not loaded.
+    caplog.clear()
+    config.learningRate = 2e-3
+    with caplog.at_level("INFO", logger="lsst.trainRealBogus"):
+        TrainRealBogusTask(config=config).run([triplets])
+    assert "Loaded" not in caplog.text and caplog.text.count("other settings or inputs") == 2
+
+
 def test_architecture_registered_later_is_accepted():
     from lsst.meas.realbogus.cnn import architectures
 

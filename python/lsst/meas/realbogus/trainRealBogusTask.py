@@ -21,10 +21,12 @@ from .cnn import (
     CachedBlocks,
     Calibration,
     Ensemble,
+    MemberCheckpoints,
     TripletBlocks,
     fit_calibration,
     get_architecture_class,
     train_classifier,
+    training_key,
 )
 from .evaluation.metrics import calibration as reliability
 from .evaluation.metrics import roc_auc
@@ -166,6 +168,13 @@ class TrainRealBogusConfig(
     outputFile = pexConfig.Field[str](
         doc="Also write the model to this file (e.g. to ship it); empty: only to the butler.", default=""
     )
+    checkpointDir = pexConfig.Field[str](
+        doc="Save each ensemble member in this directory (member1.pt, ...) as soon as it is trained, under "
+        "a key of the settings that decide its weights and of the input datasets; a rerun with the same "
+        "key loads those members instead of training them again, so an interrupted training resumes at "
+        "its first unfinished member. Empty: no checkpoints.",
+        default="",
+    )
 
     def validate(self) -> None:
         super().validate()
@@ -255,8 +264,19 @@ class TrainRealBogusTask(pipeBase.PipelineTask):
                 drop_edge=config.dropEdge,
             )
             source = CachedBlocks(blocks, cache, self.log) if config.cacheBlocks else blocks
+            checkpoints = (
+                MemberCheckpoints(config.checkpointDir, self._training_key(triplets), self.log)
+                if config.checkpointDir
+                else None
+            )
             results = []
+            psf_fwhm_range = None
             for member in range(config.ensembleSize):
+                loaded = checkpoints.load(member, config.architecture) if checkpoints else None
+                if loaded is not None:
+                    results.append(loaded[0])
+                    psf_fwhm_range = psf_fwhm_range or loaded[1]
+                    continue
                 if config.ensembleSize > 1:
                     self.log.info("Ensemble member %d of %d.", member + 1, config.ensembleSize)
                 results.append(
@@ -278,6 +298,9 @@ class TrainRealBogusTask(pipeBase.PipelineTask):
                         log=self.log,
                     )
                 )
+                psf_fwhm_range = (blocks.min_psf_fwhm, blocks.max_psf_fwhm)
+                if checkpoints:
+                    checkpoints.save(member, results[-1], psf_fwhm_range)
         result = results[0]
         val_logits = np.mean([r.val_logits for r in results], axis=0)
         val_labels = result.val_labels
@@ -305,8 +328,8 @@ class TrainRealBogusTask(pipeBase.PipelineTask):
             members=len(results),
             architecture=config.architecture,
             # Rounded outwards, so that no training PSF is itself outside the limits.
-            max_psf_fwhm=math.ceil(blocks.max_psf_fwhm * 1000) / 1000,
-            min_psf_fwhm=math.floor(blocks.min_psf_fwhm * 1000) / 1000,
+            max_psf_fwhm=math.ceil(psf_fwhm_range[1] * 1000) / 1000,
+            min_psf_fwhm=math.floor(psf_fwhm_range[0] * 1000) / 1000,
             threshold=config.threshold,
             provenance=(
                 f"TrainRealBogusTask {config.architecture}{f' x{len(results)}' if len(results) > 1 else ''} "
@@ -367,3 +390,20 @@ class TrainRealBogusTask(pipeBase.PipelineTask):
             f"; written to {config.outputFile}" if config.outputFile else "",
         )
         return pipeBase.Struct(model=model, history=history)
+
+    def _training_key(self, triplets: Sequence[Any]) -> str:
+        """The checkpoint key: every setting that decides the weights, and the input datasets."""
+        config = self.config
+        names = (
+            "architecture channels normalization cutoutSize minSnr dropEdge epochs patience batchSize "
+            "learningRate learningRateSchedule maxZoom positiveWeight validationFraction seed "
+            "blocksPerShuffle"
+        ).split()
+        settings = {name: getattr(config, name) for name in names}
+        settings["channels"] = list(config.channels)
+        # Deferred handles name their dataset; in-memory triplet sets are told apart by their diaSources.
+        inputs = [
+            str(t.dataId) if hasattr(t, "dataId") else str(np.asarray(t.table["diaSourceId"]).tolist())
+            for t in triplets
+        ]
+        return training_key(settings, inputs)

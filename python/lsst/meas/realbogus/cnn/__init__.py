@@ -9,6 +9,8 @@
 - `~lsst.meas.realbogus.cnn.calibration`: `fit_calibration`, the temperature and offset of the
   logits fitted on the validation rows.
 - `~lsst.meas.realbogus.cnn.ensemble`: `Ensemble`, several trained networks in one module.
+- `~lsst.meas.realbogus.cnn.checkpoints`: `MemberCheckpoints`, trained members kept on disk so
+  that an interrupted ensemble training resumes.
 
 Importing this package imports torch.
 """
@@ -16,5 +18,6 @@ Importing this package imports torch.
 from .architectures import *  # noqa: F401, F403
 from .blocks import *  # noqa: F401, F403
 from .calibration import *  # noqa: F401, F403
+from .checkpoints import *  # noqa: F401, F403
 from .ensemble import *  # noqa: F401, F403
 from .training import *  # noqa: F401, F403
