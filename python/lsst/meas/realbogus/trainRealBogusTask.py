@@ -401,9 +401,10 @@ class TrainRealBogusTask(pipeBase.PipelineTask):
         ).split()
         settings = {name: getattr(config, name) for name in names}
         settings["channels"] = list(config.channels)
-        # Deferred handles name their dataset; in-memory triplet sets are told apart by their diaSources.
+        # A butler handle names its dataset (its UUID: triplets rebuilt are another input); in-memory
+        # triplet sets are told apart by their diaSources.
         inputs = [
-            str(t.dataId) if hasattr(t, "dataId") else str(np.asarray(t.table["diaSourceId"]).tolist())
+            str(t.ref.id) if hasattr(t, "ref") else str(np.asarray(t.table["diaSourceId"]).tolist())
             for t in triplets
         ]
         return training_key(settings, inputs)
