@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from lsst.daf.butler import Butler
 
 
@@ -21,12 +22,27 @@ def test_build_train_evaluate_pipelines(tiny_repo, tmp_path, pipetask):
     assert "Initial data ID query returned no rows" in empty.stderr
     assert "QuantumGraph was empty" in empty.stderr
     model_file = tmp_path / "nodia.pt"
-    pipetask(
-        repo, "TrainRealBogus.yaml", "u/t/triplets", "u/t/model", *train,
+    members = tmp_path / "members"
+    options = (
         "-c", "trainRealBogus:epochs=2", "-c", "trainRealBogus:channels=['template','science']",
-        "-c", "trainRealBogus:modelVersion=tnodia", "-c", f"trainRealBogus:outputFile={model_file}",
+        "-c", "trainRealBogus:modelVersion=tnodia", "-c", f"trainRealBogus:checkpointDir={members}",
+    )  # fmt: skip
+    pipetask(
+        repo, "TrainRealBogus.yaml", "u/t/triplets", "u/t/model", *train, *options,
+        "-c", f"trainRealBogus:outputFile={model_file}",
     )  # fmt: skip
     assert model_file.exists()
+    # Trained again with the same settings and the same triplet datasets: the saved member is loaded
+    # (its file is not written again) and the model's weights are the same.
+    saved = (members / "member1.pt").stat().st_mtime_ns
+    again = tmp_path / "again.pt"
+    pipetask(
+        repo, "TrainRealBogus.yaml", "u/t/triplets", "u/t/model_again", *train, *options,
+        "-c", f"trainRealBogus:outputFile={again}",
+    )  # fmt: skip
+    assert (members / "member1.pt").stat().st_mtime_ns == saved
+    weights = [torch.jit.load(str(path)).state_dict() for path in (model_file, again)]
+    assert all(torch.equal(weights[0][name], weights[1][name]) for name in weights[0])
     out = tmp_path / "eval"
     pipetask(
         repo, "EvaluateRealBogus.yaml", "u/t/model,RBSimCam/sim", "u/t/eval", *test,
