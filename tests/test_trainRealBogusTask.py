@@ -68,7 +68,8 @@ def test_trains_and_writes_a_model(detector_visit, detector_inputs, tmp_path):
         task.run([])
 
 
-def test_trains_a_calibrated_ensemble(detector_visit, detector_inputs, tmp_path):
+def _ensemble_of_two(detector_visit, detector_inputs):
+    """Labelled triplets of the test detector-visit, and a config for a one-epoch ensemble of two."""
     product, _ = detector_visit
     labels = LabelDetectionsTask().run(product.dia_sources, product.truth).labels
     triplets = BuildTrainingSetTask().run(**detector_inputs, labels=labels).triplets
@@ -77,6 +78,11 @@ def test_trains_a_calibrated_ensemble(detector_visit, detector_inputs, tmp_path)
     config.cutoutSize = 21
     config.ensembleSize = 2
     config.validationFraction = 0.3
+    return triplets, config
+
+
+def test_trains_a_calibrated_ensemble(detector_visit, detector_inputs, tmp_path):
+    triplets, config = _ensemble_of_two(detector_visit, detector_inputs)
     result = TrainRealBogusTask(config=config).run([triplets, triplets])
     md = result.model.metadata
     calibration = result.history["calibration"]
@@ -93,14 +99,7 @@ def test_trains_a_calibrated_ensemble(detector_visit, detector_inputs, tmp_path)
 def test_an_interrupted_ensemble_resumes_from_its_checkpoints(
     detector_visit, detector_inputs, tmp_path, caplog
 ):
-    product, _ = detector_visit
-    labels = LabelDetectionsTask().run(product.dia_sources, product.truth).labels
-    triplets = BuildTrainingSetTask().run(**detector_inputs, labels=labels).triplets
-    config = TrainRealBogusConfig()
-    config.epochs = 1
-    config.cutoutSize = 21
-    config.ensembleSize = 2
-    config.validationFraction = 0.3
+    triplets, config = _ensemble_of_two(detector_visit, detector_inputs)
     config.checkpointDir = str(tmp_path / "members")
     first = TrainRealBogusTask(config=config).run([triplets])
     assert sorted(p.name for p in (tmp_path / "members").iterdir()) == ["member1.pt", "member2.pt"]
