@@ -208,6 +208,19 @@ class VaryingConvolver:
         """
         return np.exp(-0.5 * s2 * self._k2.astype(float))
 
+    def plane_sum(self, values: np.ndarray) -> float:
+        """Sum over the full FFT plane of a real-symmetric function given on the real-FFT half plane.
+
+        The interior columns of a real FFT stand for two (their mirror images are not stored); with
+        ``values`` a squared transfer function, the sum divided by the number of pixels is the sum of
+        the squared pixels of its kernel (Parseval).
+        """
+        weight = np.full(values.shape[1], 2.0)
+        weight[0] = 1.0
+        if self.shape[1] % 2 == 0:
+            weight[-1] = 1.0
+        return float(np.sum(weight * values))
+
     def forward(self, image: np.ndarray) -> np.ndarray:
         """Fourier transform of an image (computed once, reused for every kernel).
 
@@ -261,12 +274,7 @@ class VaryingConvolver:
         m = np.empty((len(indices), len(indices)))
         for a in range(len(indices)):
             for b in range(a, len(indices)):
-                tf = self.gaussian_transfer(s2[a] + s2[b])
-                # Parseval over a real FFT: interior columns count twice.
-                total = 2.0 * tf.sum() - tf[:, 0].sum()
-                if self.shape[1] % 2 == 0:
-                    total -= tf[:, -1].sum()
-                m[a, b] = m[b, a] = total / n
+                m[a, b] = m[b, a] = self.plane_sum(self.gaussian_transfer(s2[a] + s2[b])) / n
         return m
 
 

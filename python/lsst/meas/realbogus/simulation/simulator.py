@@ -874,7 +874,7 @@ class DetectorSimulator:
             difference = back(fourier(convolved - matched) * decorrelation)
             diff_var = sci_var + scale**2 * template_var
             psf_transfer = self.convolver.gaussian_transfer(psf_sigma**2 + kernel_s2) * decorrelation
-            psf_power = _rfft_power(psf_transfer, self.shape) / (self.shape[0] * self.shape[1])
+            psf_power = self.convolver.plane_sum(psf_transfer**2) / (self.shape[0] * self.shape[1])
             diff_psf_sigma = float(np.sqrt(1.0 / (4.0 * np.pi * psf_power)))
             # What is in the science frame is spread by the kernel and the decorrelation; its masks are
             # grown by the kernel.
@@ -997,7 +997,7 @@ class DetectorSimulator:
     def _power_ratio(self, s2: float, transfer: np.ndarray) -> float:
         """Factor by which a family kernel lowers the white-noise power of a Gaussian kernel of ``s2``."""
         gauss = self.convolver.gaussian_transfer(s2)
-        return float(_rfft_power(gauss * transfer, self.shape) / _rfft_power(gauss, self.shape))
+        return self.convolver.plane_sum((gauss * transfer) ** 2) / self.convolver.plane_sum(gauss**2)
 
     # ---------------------------------------------------------------- tables
 
@@ -1172,19 +1172,6 @@ class DetectorSimulator:
 
 def _identity(layer: np.ndarray) -> np.ndarray:
     return layer
-
-
-def _rfft_power(transfer: np.ndarray, shape: tuple[int, int]) -> float:
-    """Sum of the squares of a real transfer function over the full FFT plane of images of ``shape``.
-
-    Divided by the number of pixels it is the sum of the squared pixels of its kernel (Parseval);
-    the interior columns of a real FFT stand for two.
-    """
-    weight = np.full(transfer.shape[1], 2.0)
-    weight[0] = 1.0
-    if shape[1] % 2 == 0:
-        weight[-1] = 1.0
-    return np.sum(weight * transfer**2)
 
 
 def _inverse(image_fft: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
