@@ -79,3 +79,20 @@ def test_another_architecture_is_rebuilt_as_itself(tmp_path):
     checkpoints.save(0, result, (3.0, 8.0))
     loaded, _ = checkpoints.load(0, "vgg6")
     assert type(loaded.module) is type(result.module)
+
+
+def test_progress_is_kept_until_the_member_is_saved(tmp_path, caplog):
+    checkpoints = MemberCheckpoints(tmp_path, "k1")
+    assert checkpoints.load_progress(0) is None
+    state = {"epoch": 4, "stopped": False, "model": {"w": torch.arange(3.0)}, "numpy_rng": {"s": 2**100}}
+    checkpoints.save_progress(0, state)
+    assert checkpoints.progress_path(0).name == "member1.progress.pt"
+    with caplog.at_level(logging.INFO):
+        loaded = checkpoints.load_progress(0)
+    assert "Resuming ensemble member 1" in caplog.text and "after epoch 4" in caplog.text
+    assert loaded["epoch"] == 4 and loaded["numpy_rng"] == {"s": 2**100}
+    assert torch.equal(loaded["model"]["w"], state["model"]["w"])
+    assert MemberCheckpoints(tmp_path, "k2").load_progress(0) is None  # another training's
+    assert checkpoints.load_progress(1) is None  # another member's
+    checkpoints.save(0, _result(), (3.0, 8.0))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["member1.pt"]

@@ -32,6 +32,7 @@ def test_build_train_evaluate_pipelines(tiny_repo, tmp_path, pipetask):
         "-c", f"trainRealBogus:outputFile={model_file}",
     )  # fmt: skip
     assert model_file.exists()
+    assert [p.name for p in members.iterdir()] == ["member1.pt"]  # its per-epoch progress is removed
     # Trained again with the same settings and the same triplet datasets: the saved member is loaded
     # (its file is not written again) and the model's weights are the same.
     saved = (members / "member1.pt").stat().st_mtime_ns

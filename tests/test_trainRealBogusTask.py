@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from lsst.meas.realbogus import BuildTrainingSetTask, LabelDetectionsTask
+from lsst.meas.realbogus.cnn import MemberCheckpoints
 from lsst.meas.realbogus.inference import load_model
 from lsst.meas.realbogus.trainRealBogusTask import TrainRealBogusConfig, TrainRealBogusTask
 from lsst.pex.config import FieldValidationError
@@ -97,18 +98,36 @@ def test_trains_a_calibrated_ensemble(detector_visit, detector_inputs, tmp_path)
 
 
 def test_an_interrupted_ensemble_resumes_from_its_checkpoints(
-    detector_visit, detector_inputs, tmp_path, caplog
+    detector_visit, detector_inputs, tmp_path, caplog, monkeypatch
 ):
     triplets, config = _ensemble_of_two(detector_visit, detector_inputs)
+    config.epochs = config.patience = 3
     config.checkpointDir = str(tmp_path / "members")
     first = TrainRealBogusTask(config=config).run([triplets])
     assert sorted(p.name for p in (tmp_path / "members").iterdir()) == ["member1.pt", "member2.pt"]
-    # As if killed while training the second member: the first is loaded, the second trained again.
+    # As if killed after the second epoch of the second member: the first member is loaded and the
+    # second goes on from its third epoch.
     (tmp_path / "members" / "member2.pt").unlink()
+    save_progress = MemberCheckpoints.save_progress
+
+    def killed_after_epoch_2(self, member, state):
+        save_progress(self, member, state)
+        if state["epoch"] == 2:
+            raise RuntimeError("killed")
+
+    monkeypatch.setattr(MemberCheckpoints, "save_progress", killed_after_epoch_2)
+    with pytest.raises(RuntimeError, match="killed"):
+        TrainRealBogusTask(config=config).run([triplets])
+    monkeypatch.undo()
+    assert sorted(p.name for p in (tmp_path / "members").iterdir()) == ["member1.pt", "member2.progress.pt"]
     with caplog.at_level("INFO", logger="lsst.trainRealBogus"):
         second = TrainRealBogusTask(config=config).run([triplets])
     assert "Loaded ensemble member 1" in caplog.text and "Ensemble member 2 of 2" in caplog.text
     assert "Ensemble member 1 of 2" not in caplog.text
+    assert "Resuming ensemble member 2" in caplog.text and "after epoch 2" in caplog.text
+    assert "epoch  1:" not in caplog.text and "epoch  3:" in caplog.text
+    assert "1 of 2 members loaded" in caplog.text
+    assert sorted(p.name for p in (tmp_path / "members").iterdir()) == ["member1.pt", "member2.pt"]
     x = torch.from_numpy(first.model.metadata.input.prepare(triplets.cutouts[:16]))
     assert np.array_equal(first.model.score(x.numpy()).logit, second.model.score(x.numpy()).logit)
     assert second.model.metadata.max_psf_fwhm == first.model.metadata.max_psf_fwhm

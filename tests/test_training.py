@@ -80,6 +80,61 @@ def test_cosine_schedule():
         train_classifier(ArrayBlocks(x, labels), epochs=1, schedule="step")
 
 
+class _Blocks:
+    """``x`` and ``labels`` as ``n`` blocks (so that the order of the blocks is shuffled too)."""
+
+    def __init__(self, x: np.ndarray, labels: np.ndarray, n: int) -> None:
+        self.parts = np.array_split(np.arange(len(labels)), n)
+        self.x, self.labels = x, labels
+
+    def __len__(self) -> int:
+        return len(self.parts)
+
+    def load(self, index: int) -> Block:
+        rows = self.parts[index]
+        return Block(self.x[rows], self.labels[rows], rows.astype(np.int64))
+
+
+def _round_trip(state: dict, tmp_path) -> dict:
+    """``state`` through torch.save and a weights-only torch.load, as a checkpoint file holds it."""
+    path = tmp_path / f"epoch{state['epoch']}.pt"
+    torch.save(state, path)
+    return torch.load(path, weights_only=True)
+
+
+def _same_training(a, b) -> None:
+    drop = [{k: v for k, v in h.items() if k != "seconds"} for h in a.history]
+    assert drop == [{k: v for k, v in h.items() if k != "seconds"} for h in b.history]
+    assert (a.best_epoch, a.val_auc) == (b.best_epoch, b.val_auc)
+    for name, tensor in a.module.state_dict().items():
+        assert torch.equal(tensor, b.module.state_dict()[name]), name
+    np.testing.assert_array_equal(a.val_logits, b.val_logits)
+
+
+def test_a_resumed_training_ends_as_the_uninterrupted_one(tmp_path):
+    # Order, augmentation, dropout, optimizer and schedule all go on where they were.
+    x, labels = _noise_set()
+    args = dict(epochs=4, patience=4, schedule="cosine", max_zoom=1.2, blocks_per_shuffle=1, seed=5)
+    source = _Blocks(x, labels, 3)
+    states = []
+    whole = train_classifier(source, on_epoch=states.append, **args)
+    assert [s["epoch"] for s in states] == [1, 2, 3, 4] and not any(s["stopped"] for s in states)
+    resumed = train_classifier(source, resume=_round_trip(states[1], tmp_path), **args)
+    assert [h["epoch"] for h in resumed.history] == [1, 2, 3, 4]
+    assert resumed.seconds >= states[1]["seconds"]
+    _same_training(whole, resumed)
+
+
+def test_a_training_stopped_early_resumes_as_stopped(tmp_path):
+    x, labels = _noise_set()
+    args = dict(epochs=8, patience=1, seed=2)
+    states = []
+    whole = train_classifier(ArrayBlocks(x, labels), on_epoch=states.append, **args)
+    assert states[-1]["stopped"] and len(states) < 8
+    resumed = train_classifier(ArrayBlocks(x, labels), resume=_round_trip(states[-1], tmp_path), **args)
+    _same_training(whole, resumed)
+
+
 def _width(stamps: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     """Centroid and rms width (along x) of each stamp's first channel."""
     yy, xx = torch.meshgrid(torch.arange(stamps.shape[-2]), torch.arange(stamps.shape[-1]), indexing="ij")

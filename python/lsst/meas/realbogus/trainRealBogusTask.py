@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = ("TrainRealBogusConfig", "TrainRealBogusConnections", "TrainRealBogusTask")
 
+import functools
 import math
 import os
 import tempfile
@@ -169,10 +170,11 @@ class TrainRealBogusConfig(
         doc="Also write the model to this file (e.g. to ship it); empty: only to the butler.", default=""
     )
     checkpointDir = pexConfig.Field[str](
-        doc="Save each ensemble member in this directory (member1.pt, ...) as soon as it is trained, under "
-        "a key of the settings that decide its weights and of the input datasets; a rerun with the same "
-        "key loads those members instead of training them again, so an interrupted training resumes at "
-        "its first unfinished member. Empty: no checkpoints.",
+        doc="Save each ensemble member in this directory (member1.pt, ...) as soon as it is trained, and "
+        "the state of the member in training after each epoch (member1.progress.pt, ...), under a key of "
+        "the settings that decide its weights and of the input datasets; a rerun with the same key loads "
+        "the trained members and goes on from the last saved epoch, so an interrupted training loses at "
+        "most one epoch and ends with the same weights. Empty: no checkpoints.",
         default="",
     )
 
@@ -271,9 +273,11 @@ class TrainRealBogusTask(pipeBase.PipelineTask):
             )
             results = []
             psf_fwhm_range = None
+            n_loaded = 0
             for member in range(config.ensembleSize):
                 loaded = checkpoints.load(member, config.architecture) if checkpoints else None
                 if loaded is not None:
+                    n_loaded += 1
                     results.append(loaded[0])
                     psf_fwhm_range = psf_fwhm_range or loaded[1]
                     continue
@@ -296,6 +300,10 @@ class TrainRealBogusTask(pipeBase.PipelineTask):
                         device=config.device,
                         blocks_per_shuffle=config.blocksPerShuffle,
                         log=self.log,
+                        resume=checkpoints.load_progress(member) if checkpoints else None,
+                        on_epoch=functools.partial(checkpoints.save_progress, member)
+                        if checkpoints
+                        else None,
                     )
                 )
                 psf_fwhm_range = (blocks.min_psf_fwhm, blocks.max_psf_fwhm)
@@ -377,10 +385,11 @@ class TrainRealBogusTask(pipeBase.PipelineTask):
         self.metadata["temperature"] = calibration.temperature
         self.metadata["validationEce"] = after
         self.log.info(
-            "Trained %s in %.0f s: best epoch %s, validation AUC %.4f; temperature %.3f, offset %.3f, "
+            "Trained %s in %.0f s%s: best epoch %s, validation AUC %.4f; temperature %.3f, offset %.3f, "
             "validation ECE %.4f (uncalibrated %.4f)%s.",
             config.modelVersion,
             seconds,
+            f" ({n_loaded} of {len(results)} members loaded from {config.checkpointDir})" if n_loaded else "",
             epochs,
             val_auc,
             calibration.temperature,

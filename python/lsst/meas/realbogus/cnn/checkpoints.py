@@ -6,6 +6,9 @@ that decides its weights (the settings and the input datasets), and a rerun with
 the same key loads it instead of training it again. A member is trained from its
 own seed and the common validation split, so a loaded member is the one the
 rerun would have trained (on the same machine and threads: see ``training.rst``).
+While a member trains, its state after each epoch (weights, optimizer, random
+generators, best epoch so far) is kept too, so a rerun goes on from the epoch
+after the last one saved and ends with the same weights.
 """
 
 from __future__ import annotations
@@ -49,7 +52,8 @@ def training_key(settings: Mapping[str, Any], inputs: Sequence[str]) -> str:
 
 
 class MemberCheckpoints:
-    """Ensemble members of one training, saved in a directory as ``member{N}.pt``.
+    """Ensemble members of one training, saved in a directory as ``member{N}.pt``
+    (and, while member N trains, its state after its last epoch as ``member{N}.progress.pt``).
 
     Parameters
     ----------
@@ -70,6 +74,54 @@ class MemberCheckpoints:
         """The file of ``member`` (from 0)."""
         return self.directory / f"member{member + 1}.pt"
 
+    def progress_path(self, member: int) -> Path:
+        """The file of ``member``'s training state after its last finished epoch."""
+        return self.directory / f"member{member + 1}.progress.pt"
+
+    def _write(self, state: dict[str, Any], path: Path) -> None:
+        """Write ``state`` to ``path`` atomically (a killed save leaves no partial file)."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".pt.partial")
+        torch.save({"format": _FORMAT, "key": self.key, **state}, partial)
+        os.replace(partial, path)
+
+    def _read(self, path: Path, member: int, what: str) -> dict[str, Any] | None:
+        """The state in ``path`` if it is of this key and member; else `None`, with the reason logged."""
+        if not path.exists():
+            return None
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            if state.get("format") != _FORMAT:
+                raise ValueError(f"format {state.get('format')!r}, not {_FORMAT}")
+        except Exception as err:
+            self.log.warning("Cannot read the checkpoint %s (%s); %s.", path, err, what)
+            return None
+        if state["key"] != self.key or state["member"] != member:
+            self.log.info("The checkpoint %s is of a training with other settings or inputs; %s.", path, what)
+            return None
+        return state
+
+    def save_progress(self, member: int, state: dict[str, Any]) -> None:
+        """Keep the training state of ``member`` after an epoch (the ``on_epoch`` of
+        `~lsst.meas.realbogus.cnn.training.train_classifier`).
+        """
+        self._write({"member": member, "progress": state}, self.progress_path(member))
+
+    def load_progress(self, member: int) -> dict[str, Any] | None:
+        """The last saved training state of ``member`` (the ``resume`` of
+        `~lsst.meas.realbogus.cnn.training.train_classifier`), or `None`.
+        """
+        state = self._read(self.progress_path(member), member, f"training member {member + 1} from the start")
+        if state is None:
+            return None
+        self.log.info(
+            "Resuming ensemble member %d from %s, after epoch %d.",
+            member + 1,
+            self.progress_path(member),
+            state["progress"]["epoch"],
+        )
+        return state["progress"]
+
     def save(self, member: int, result: TrainingResult, psf_fwhm_range: tuple[float, float]) -> Path:
         """Write a trained member (atomically: a killed save leaves no partial file).
 
@@ -83,10 +135,7 @@ class MemberCheckpoints:
             Narrowest and widest PSF FWHM of the training triplets (pixels), which the model
             records, kept so that a training whose members are all loaded can still record them.
         """
-        self.directory.mkdir(parents=True, exist_ok=True)
         state = {
-            "format": _FORMAT,
-            "key": self.key,
             "member": member,
             "state_dict": {k: v.detach().cpu() for k, v in result.module.state_dict().items()},
             "best_epoch": result.best_epoch,
@@ -101,9 +150,8 @@ class MemberCheckpoints:
             "psf_fwhm_range": [float(psf_fwhm_range[0]), float(psf_fwhm_range[1])],
         }
         path = self.path(member)
-        partial = path.with_suffix(".pt.partial")
-        torch.save(state, partial)
-        os.replace(partial, path)
+        self._write(state, path)
+        self.progress_path(member).unlink(missing_ok=True)
         self.log.info("Saved ensemble member %d to %s.", member + 1, path)
         return path
 
@@ -127,23 +175,8 @@ class MemberCheckpoints:
             on the CPU) and the ``(narrowest, widest)`` training PSF FWHM.
         """
         path = self.path(member)
-        if not path.exists():
-            return None
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-            if state.get("format") != _FORMAT:
-                raise ValueError(f"format {state.get('format')!r}, not {_FORMAT}")
-        except Exception as err:
-            self.log.warning(
-                "Cannot read the checkpoint %s (%s); training member %d again.", path, err, member + 1
-            )
-            return None
-        if state["key"] != self.key or state["member"] != member:
-            self.log.info(
-                "The checkpoint %s is of a training with other settings or inputs; training member %d again.",
-                path,
-                member + 1,
-            )
+        state = self._read(path, member, f"training member {member + 1} again")
+        if state is None:
             return None
         shape = tuple(state["input_shape"])
         module = get_architecture(architecture, shape[0], shape[-1])

@@ -23,7 +23,9 @@ import copy
 import logging
 import math
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -216,6 +218,11 @@ def _split(
     return np.concatenate(val_x), np.concatenate(val_y), counts
 
 
+def _cpu(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A copy of a state dict on the CPU."""
+    return {name: tensor.detach().to("cpu", copy=True) for name, tensor in state.items()}
+
+
 def _scores(model: nn.Module, x: np.ndarray, device: str, batch_size: int = 1024) -> np.ndarray:
     model.eval()
     out = []
@@ -242,6 +249,8 @@ def train_classifier(
     device: str = "cpu",
     blocks_per_shuffle: int = 16,
     log: logging.Logger | None = None,
+    resume: Mapping[str, Any] | None = None,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
 ) -> TrainingResult:
     """Train a binary classifier with class weighting, augmentation and early stopping.
 
@@ -288,6 +297,15 @@ def train_classifier(
         Blocks whose rows are shuffled together (memory holds two such groups).
     log : `logging.Logger`, optional
         Logger for progress (a task passes its own); default: this module's.
+    resume : `~collections.abc.Mapping`, optional
+        A state passed to ``on_epoch`` by an earlier call with the same source
+        and arguments: the training goes on from the epoch after it, and ends
+        as that call would have (same weights and history, on the same
+        machine and threads).
+    on_epoch : callable, optional
+        Called after every epoch with the training's state (a `dict` of
+        tensors and plain values, for `torch.save`), e.g. to save it so that
+        an interrupted training can be resumed.
 
     Raises
     ------
@@ -326,6 +344,21 @@ def train_classifier(
     )
     best = (-1.0, 0, copy.deepcopy(model.state_dict()))
     history = []
+    first_epoch, stopped, earlier_seconds = 1, False, 0.0
+    if resume is not None:
+        model.load_state_dict(resume["model"])
+        optimizer.load_state_dict(resume["optimizer"])
+        if scheduler is not None:
+            scheduler.load_state_dict(resume["scheduler"])
+        best = (resume["best_auc"], resume["best_epoch"], resume["best_model"])
+        history = list(resume["history"])
+        torch.set_rng_state(resume["torch_rng"])
+        generator.set_state(resume["generator_rng"])
+        rng.bit_generator.state = resume["numpy_rng"]
+        if device.startswith("cuda") and resume.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(resume["cuda_rng"], device)
+        first_epoch, stopped, earlier_seconds = resume["epoch"] + 1, resume["stopped"], resume["seconds"]
+        log.info("Resuming after epoch %d (best so far: epoch %d).", resume["epoch"], best[1])
     log.info(
         "Training %s on %d cutouts of %s (%d real, %d bogus; real weight %.2f), validating on %d, on %s.",
         architecture,
@@ -338,7 +371,7 @@ def train_classifier(
         device,
     )
     periodic = PeriodicLogger(log, interval=60.0)
-    for epoch in range(1, epochs + 1):
+    for epoch in range(first_epoch, 1 if stopped else epochs + 1):
         start = time.perf_counter()
         model.train()
         total, seen = 0.0, 0
@@ -386,6 +419,27 @@ def train_classifier(
             best = (auc, epoch, copy.deepcopy(model.state_dict()))
         elif epoch - best[1] >= patience:
             log.info("No better validation AUC for %d epochs: stopping.", patience)
+            stopped = True
+        if on_epoch is not None:
+            on_epoch(
+                {
+                    "epoch": epoch,
+                    "stopped": stopped,
+                    "model": _cpu(model.state_dict()),
+                    "optimizer": copy.deepcopy(optimizer.state_dict()),
+                    "scheduler": scheduler.state_dict() if scheduler is not None else None,
+                    "best_auc": best[0],
+                    "best_epoch": best[1],
+                    "best_model": _cpu(best[2]),
+                    "history": list(history),
+                    "torch_rng": torch.get_rng_state(),
+                    "generator_rng": generator.get_state(),
+                    "numpy_rng": rng.bit_generator.state,
+                    "cuda_rng": torch.cuda.get_rng_state(device) if device.startswith("cuda") else None,
+                    "seconds": earlier_seconds + time.perf_counter() - start_time,
+                }
+            )
+        if stopped:
             break
     model.load_state_dict(best[2])
     val_logits = _scores(model, val_x, device)
@@ -398,7 +452,7 @@ def train_classifier(
         counts=counts,
         positive_weight=float(weight),
         input_shape=tuple(val_x.shape[1:]),
-        seconds=time.perf_counter() - start_time,
+        seconds=earlier_seconds + time.perf_counter() - start_time,
         val_logits=val_logits.reshape(len(val_y)),
         val_labels=val_y,
     )
