@@ -64,7 +64,8 @@ training-triplets: env
 
 # Regenerate the shipped default model with the training pipelines: TrainRealBogus on tract 3080,
 # EvaluateRealBogus on tract 4024. Each ensemble member is saved in TRAIN_REPO/members_MODEL_VERSION
-# when trained, so rerunning an interrupted make default-model resumes at the first unfinished member.
+# when trained (and the member in training after every epoch), so rerunning an interrupted make
+# default-model resumes after the last finished epoch.
 MODEL_OUT ?= $(CURDIR)/python/lsst/meas/realbogus/models/rb_default.pt
 MODEL_VERSION ?= rbsim09
 TRAIN_OPTIONS ?= -c trainRealBogus:epochs=45 -c trainRealBogus:patience=10 -c trainRealBogus:normalization=robust_asinh \
