@@ -385,11 +385,12 @@ class TrainRealBogusTask(pipeBase.PipelineTask):
         self.metadata["temperature"] = calibration.temperature
         self.metadata["validationEce"] = after
         self.log.info(
-            "Trained %s in %.0f s%s: best epoch %s, validation AUC %.4f; temperature %.3f, offset %.3f, "
-            "validation ECE %.4f (uncalibrated %.4f)%s.",
+            "Trained %s (%.0f s of training%s): best epoch %s, validation AUC %.4f; temperature %.3f, "
+            "offset %.3f, validation ECE %.4f (uncalibrated %.4f)%s.",
             config.modelVersion,
             seconds,
-            f" ({n_loaded} of {len(results)} members loaded from {config.checkpointDir})" if n_loaded else "",
+            # A loaded member's seconds are those of the run that trained it.
+            f", {n_loaded} of {len(results)} members loaded from {config.checkpointDir}" if n_loaded else "",
             epochs,
             val_auc,
             calibration.temperature,
