@@ -42,8 +42,17 @@ def test_build_train_evaluate_pipelines(tiny_repo, tmp_path, pipetask):
         "-c", f"trainRealBogus:outputFile={again}",
     )  # fmt: skip
     assert (members / "member1.pt").stat().st_mtime_ns == saved
-    weights = [torch.jit.load(str(path)).state_dict() for path in (model_file, again)]
-    assert all(torch.equal(weights[0][name], weights[1][name]) for name in weights[0])
+    # The triplets built again into another collection are other datasets of the same content: the
+    # member is loaded again, not trained.
+    pipetask(repo, "BuildTrainingSet.yaml", "RBSimCam/sim", "u/t/triplets_again", *train)
+    rebuilt = tmp_path / "rebuilt.pt"
+    pipetask(
+        repo, "TrainRealBogus.yaml", "u/t/triplets_again", "u/t/model_rebuilt", *train, *options,
+        "-c", f"trainRealBogus:outputFile={rebuilt}",
+    )  # fmt: skip
+    assert (members / "member1.pt").stat().st_mtime_ns == saved
+    weights = [torch.jit.load(str(path)).state_dict() for path in (model_file, again, rebuilt)]
+    assert all(torch.equal(weights[0][name], w[name]) for w in weights[1:] for name in weights[0])
     out = tmp_path / "eval"
     pipetask(
         repo, "EvaluateRealBogus.yaml", "u/t/model,RBSimCam/sim", "u/t/eval", *test,

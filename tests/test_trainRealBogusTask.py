@@ -8,6 +8,7 @@ import torch
 from lsst.meas.realbogus import BuildTrainingSetTask, LabelDetectionsTask
 from lsst.meas.realbogus.cnn import MemberCheckpoints
 from lsst.meas.realbogus.inference import load_model
+from lsst.meas.realbogus.stamps import read_triplets, write_triplets
 from lsst.meas.realbogus.trainRealBogusTask import TrainRealBogusConfig, TrainRealBogusTask
 from lsst.pex.config import FieldValidationError
 
@@ -142,6 +143,22 @@ def test_an_interrupted_ensemble_resumes_from_its_checkpoints(
         third = TrainRealBogusTask(config=config).run([triplets])
     assert "Ensemble member" not in caplog.text and caplog.text.count("Loaded ensemble member") == 2
     assert third.model.metadata == first.model.metadata
+    # Triplets written and read back, as when rebuilt identically into another collection or on another
+    # machine, are the same inputs: the members are loaded.
+    write_triplets(triplets, tmp_path / "rebuilt.npz")
+    caplog.clear()
+    with caplog.at_level("INFO", logger="lsst.trainRealBogus"):
+        rebuilt = TrainRealBogusTask(config=config).run([read_triplets(tmp_path / "rebuilt.npz")])
+    assert "Ensemble member" not in caplog.text and caplog.text.count("Loaded ensemble member") == 2
+    assert rebuilt.model.metadata == first.model.metadata
+    # One pixel changed (same diaSources) is another input: its members are trained, not loaded.
+    changed = read_triplets(tmp_path / "rebuilt.npz")
+    centre = changed.size // 2
+    changed.cutouts[0, 0, centre, centre] += 1.0
+    caplog.clear()
+    with caplog.at_level("INFO", logger="lsst.trainRealBogus"):
+        TrainRealBogusTask(config=config).run([changed])
+    assert "Loaded" not in caplog.text and caplog.text.count("other settings or inputs") == 2
     # Another setting is another training: its members are trained, not loaded.
     caplog.clear()
     config.learningRate = 2e-3

@@ -5,7 +5,7 @@ from __future__ import annotations
 import astropy.table
 import numpy as np
 import pytest
-from lsst.meas.realbogus.stamps import LabelledTriplets, read_triplets, write_triplets
+from lsst.meas.realbogus.stamps import LabelledTriplets, read_triplets, triplets_digest, write_triplets
 
 
 def test_round_trip(tmp_path):
@@ -32,3 +32,43 @@ def test_bad_archives_and_shapes(tmp_path):
         LabelledTriplets(np.zeros((2, 2, 9, 9), np.float32), table)
     with pytest.raises(ValueError, match="2 table rows for 3 cutouts"):
         LabelledTriplets(np.zeros((3, 3, 9, 9), np.float32), table)
+
+
+def test_digest_names_the_content(tmp_path):
+    """Equal pixels and columns give one digest, however stored; any change gives another."""
+    cutouts = np.random.default_rng(2).normal(size=(4, 3, 9, 9)).astype(np.float32)
+    table = astropy.table.Table(
+        {"diaSourceId": np.arange(4), "isReal": [True, False] * 2, "kind": ["host", "cosmic_ray"] * 2}
+    )
+    triplets = LabelledTriplets(cutouts, table)
+    digest = triplets_digest(triplets)
+    assert len(digest) == 64
+    write_triplets(triplets, tmp_path / "t.npz")
+    assert triplets_digest(read_triplets(tmp_path / "t.npz")) == digest
+    assert triplets_digest(LabelledTriplets(cutouts.copy(), table.copy())) == digest
+    # Object columns (as a table built row by row may hold) are read as their strings.
+    as_objects = table.copy()
+    as_objects["kind"] = np.array(["host", "cosmic_ray"] * 2, dtype=object)
+    assert triplets_digest(LabelledTriplets(cutouts, as_objects)) == triplets_digest(
+        LabelledTriplets(cutouts, astropy.table.Table(table, copy=True))
+    )
+
+    def changed(edit):
+        copy = LabelledTriplets(cutouts.copy(), table.copy())
+        edit(copy)
+        return triplets_digest(copy)
+
+    def one_pixel(t):
+        t.cutouts[3, 2, 8, 8] = np.nextafter(t.cutouts[3, 2, 8, 8], np.float32(np.inf))
+
+    def one_label(t):
+        t.table["isReal"][0] = False
+
+    def renamed(t):
+        t.table.rename_column("kind", "kinds")
+
+    def new_dtype(t):
+        t.table["diaSourceId"] = t.table["diaSourceId"].astype(np.int32)
+
+    digests = {changed(edit) for edit in (one_pixel, one_label, renamed, new_dtype)}
+    assert len(digests) == 4 and digest not in digests

@@ -16,6 +16,7 @@ import numpy as np
 import lsst.pex.config as pexConfig
 import lsst.pipe.base as pipeBase
 import lsst.pipe.base.connectionTypes as cT
+from lsst.utils.logging import PeriodicLogger
 from lsst.utils.timer import timeMethod
 
 from .cnn import (
@@ -40,7 +41,7 @@ from .inference import (
 )
 from .sharedConfig import TorchDeviceMixin, check_version_field
 from .sharedConnections import ModelConnections, TripletTrainingConnections, connect_to
-from .stamps import CHANNELS, NORMALIZATIONS, ModelInput
+from .stamps import CHANNELS, NORMALIZATIONS, LabelledTriplets, ModelInput, triplets_digest
 
 
 def _ece(logits: np.ndarray, labels: np.ndarray) -> float:
@@ -172,7 +173,8 @@ class TrainRealBogusConfig(
     checkpointDir = pexConfig.Field[str](
         doc="Save each ensemble member in this directory (member1.pt, ...) as soon as it is trained, and "
         "the state of the member in training after each epoch (member1.progress.pt, ...), under a key of "
-        "the settings that decide its weights and of the input datasets; a rerun with the same key loads "
+        "the settings that decide its weights and of the input datasets' content; a rerun with the same key "
+        "(triplets rebuilt identically, in any collection or repository, included) loads "
         "the trained members and goes on from the last saved epoch, so an interrupted training loses at "
         "most one epoch and ends with the same weights. Empty: no checkpoints.",
         default="",
@@ -411,10 +413,11 @@ class TrainRealBogusTask(pipeBase.PipelineTask):
         ).split()
         settings = {name: getattr(config, name) for name in names}
         settings["channels"] = list(config.channels)
-        # A butler handle names its dataset (its UUID: triplets rebuilt are another input); in-memory
-        # triplet sets are told apart by their diaSources.
-        inputs = [
-            str(t.ref.id) if hasattr(t, "ref") else str(np.asarray(t.table["diaSourceId"]).tolist())
-            for t in triplets
-        ]
+        # Each input is named by what it holds, so triplets rebuilt identically (another collection,
+        # another machine) resume the training, and triplets that differ in one pixel or label do not.
+        periodic = PeriodicLogger(self.log, interval=30.0)
+        inputs = []
+        for i, item in enumerate(triplets):
+            inputs.append(triplets_digest(item if isinstance(item, LabelledTriplets) else item.get()))
+            periodic.log("Checkpoint key: read %d of %d triplet datasets.", i + 1, len(triplets))
         return training_key(settings, inputs)

@@ -40,7 +40,7 @@ def training_key(settings: Mapping[str, Any], inputs: Sequence[str]) -> str:
     settings : `~collections.abc.Mapping`
         Every setting that changes the trained weights (JSON-serializable values).
     inputs : `~collections.abc.Sequence` [`str`]
-        One string per input dataset (e.g. its butler dataset ID); their order does not matter.
+        One string per input dataset (e.g. a digest of its content); their order does not matter.
 
     Returns
     -------

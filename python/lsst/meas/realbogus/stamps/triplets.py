@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-__all__ = ("TRIPLET_CHANNELS", "LabelledTriplets", "read_triplets", "write_triplets")
+__all__ = ("TRIPLET_CHANNELS", "LabelledTriplets", "read_triplets", "triplets_digest", "write_triplets")
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -49,6 +50,25 @@ class LabelledTriplets:
     def size(self) -> int:
         """Cutout width and height, pixels."""
         return self.cutouts.shape[-1]
+
+
+def triplets_digest(triplets: LabelledTriplets) -> str:
+    """A SHA-256 digest of what the triplets hold: every cutout pixel and every table column.
+
+    Two sets have the same digest when their cutouts and columns are equal value for value
+    (names, dtypes and shapes included), however they were stored: a training set rebuilt
+    identically into another butler collection, or on another machine, has the digest of the
+    first, while one pixel or one label changed gives another.
+    """
+    digest = hashlib.sha256()
+    columns = [("cutouts", triplets.cutouts)]
+    names = sorted(triplets.table.colnames)
+    columns += [(f"column {name}", np.asarray(triplets.table[name])) for name in names]
+    for name, values in columns:
+        values = np.ascontiguousarray(values.astype(str) if values.dtype.kind == "O" else values)
+        digest.update(f"{name} {values.dtype.str} {values.shape}\n".encode())
+        digest.update(memoryview(values).cast("B"))
+    return digest.hexdigest()
 
 
 def write_triplets(triplets: LabelledTriplets, path: str | os.PathLike) -> None:
