@@ -639,3 +639,20 @@ def test_blurfield_preset_adds_a_blurred_field_to_variety():
     for tract in blurfield.tracts:
         assert [field_template_blur(blurfield, 1, tract, field) for field in (0, 1)] == [0.0, 0.0]
         assert 0.6 <= field_template_blur(blurfield, 1, tract, 2) <= 0.9
+
+
+def test_blurfield3x_preset_is_the_documented_overrides():
+    """``blurfield3x`` is variety with the ``-c`` overrides ``rbsim12``'s repository was built with."""
+    overrides = _preset("variety")
+    overrides.fieldsPerTract = 3
+    overrides.templateBlurRange = [0.6, 0.9]
+    overrides.templateBlurFields = [2]
+    overrides.nuclearResidualRate = 12.0
+    overrides.glintRate = 3.0
+    preset = _preset("blurfield3x")
+    preset.validate()
+    assert {n for n in preset.keys() if getattr(preset, n) != getattr(overrides, n)} == set()
+    assert {n for n in preset.keys() if getattr(preset, n) != getattr(_preset("blurfield"), n)} == {
+        "nuclearResidualRate",
+        "glintRate",
+    }

@@ -21,7 +21,7 @@ from ..simulation.repo import INPUT_COLLECTION, RepoExistsError, build_repo
 
 
 def _parser() -> argparse.ArgumentParser:
-    presets = "\n".join(f"  {name:9s} {desc}" for name, (_, desc) in PRESETS.items())
+    presets = "\n".join(f"  {name:11s} {desc}" for name, (_, desc) in PRESETS.items())
     parser = argparse.ArgumentParser(
         prog="make_realbogus_sim_repo.py",
         description="Create a butler repository (SQLite or PostgreSQL registry) holding a simulated "

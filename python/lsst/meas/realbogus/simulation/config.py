@@ -657,6 +657,19 @@ def _blurfield(config: SimulationConfig) -> None:
     config.templateBlurFields = [2]
 
 
+def _blurfield3x(config: SimulationConfig) -> None:
+    """``blurfield`` with three times the nuclear residuals and glints per detector-visit (``rbsim12``).
+
+    The two bogus kinds that every candidate since ``rbsim06`` still scored above 0.99 on some test,
+    drawn three times as often (``nuclearResidualRate`` 12, ``glintRate`` 3) for the network to learn
+    them from.  Changing the two rates moves every later random draw, so its sky is not
+    ``blurfield``'s pixel for pixel.
+    """
+    _blurfield(config)
+    config.nuclearResidualRate = 3 * config.nuclearResidualRate
+    config.glintRate = 3 * config.glintRate
+
+
 def _shifted(config: SimulationConfig) -> None:
     """A test repository outside the ``variety`` training ranges: donut PSFs and 9-12 pixel seeing."""
     _variety(config)
@@ -770,6 +783,10 @@ PRESETS = {
     "blurfield": (
         _blurfield,
         "variety plus a third field per tract under a blurred template: its sharper visits convolve science",
+    ),
+    "blurfield3x": (
+        _blurfield3x,
+        "blurfield with three times the nuclear residuals and glints per detector-visit (rbsim12's recipe)",
     ),
     "shifted": (
         _shifted,
