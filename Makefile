@@ -11,7 +11,7 @@ HOSTS := $(wildcard $(CURDIR)/../shared/data/hosts/AEGIS_F814w_catalog.fits)
 SIM_OPTIONS ?= $(if $(HOSTS),-c realGalaxyCatalog=$(HOSTS))
 IN_ENV := source $(CURDIR)/setup.sh &&
 
-.PHONY: env demo bps-demo training-triplets shifted-repo coarse-repo sharp-repo default-model default-desom relabel-desom quality-repo quality-model test test-fast lint docs bench bench-training bench-desom clean
+.PHONY: env demo bps-demo training-triplets shifted-repo shifted-seeds-repos in-domain-repo evaluate-candidate judge-candidate coarse-repo sharp-repo default-model default-desom relabel-desom quality-repo quality-model test test-fast lint docs bench bench-training bench-desom clean
 
 env:
 	@bash admin/make_env.sh >/dev/null
@@ -95,11 +95,38 @@ endef
 shifted-repo: env
 	$(IN_ENV) test -f $(SHIFTED_REPO)/butler.yaml || make_realbogus_sim_repo.py $(SHIFTED_REPO) --preset shifted --seed 2 -j 2 $(SIM_OPTIONS)
 
+# Two more draws of the shifted preset (seeds 3 and 5), on which the shifted target is judged pooled.
+SHIFTED_S3_REPO ?= $(CURDIR)/rbsim_shifted_s3
+SHIFTED_S5_REPO ?= $(CURDIR)/rbsim_shifted_s5
+shifted-seeds-repos: env
+	$(IN_ENV) test -f $(SHIFTED_S3_REPO)/butler.yaml || make_realbogus_sim_repo.py $(SHIFTED_S3_REPO) --preset shifted --seed 3 -j 2 $(SIM_OPTIONS)
+	$(IN_ENV) test -f $(SHIFTED_S5_REPO)/butler.yaml || make_realbogus_sim_repo.py $(SHIFTED_S5_REPO) --preset shifted --seed 5 -j 2 $(SIM_OPTIONS)
+
 coarse-repo: env
 	$(IN_ENV) test -f $(COARSE_REPO)/butler.yaml || make_realbogus_sim_repo.py $(COARSE_REPO) --preset coarse --seed 4 -j 2 $(SIM_OPTIONS)
 
 sharp-repo: env
 	$(IN_ENV) test -f $(SHARP_REPO)/butler.yaml || make_realbogus_sim_repo.py $(SHARP_REPO) --preset sharp --seed 2 -j 2 $(SIM_OPTIONS)
+
+# A candidate model (MODEL_OUT, version MODEL_VERSION) evaluated on every test of the rule that decides
+# whether it replaces the default (training.rst, "Choosing the default"): the variety preset's tract 4024
+# (IN_DOMAIN_REPO: that tract alone, built if missing; a whole variety TRAIN_REPO does as well), the three
+# shifted tracts, sharp and coarse. Run it for the default too (MODEL_VERSION=rbsim09
+# MODEL_OUT=.../rb_default.pt), then judge-candidate compares the two.
+IN_DOMAIN_REPO ?= $(CURDIR)/rbsim_variety_test
+REFERENCE_VERSION ?= rbsim09
+in-domain-repo: env
+	$(IN_ENV) test -f $(IN_DOMAIN_REPO)/butler.yaml || make_realbogus_sim_repo.py $(IN_DOMAIN_REPO) --preset variety --seed 1 -j 2 -c 'tracts=[4024]' $(SIM_OPTIONS)
+evaluate-candidate: in-domain-repo shifted-repo shifted-seeds-repos sharp-repo coarse-repo
+	$(call EVALUATE_ON,$(IN_DOMAIN_REPO),variety)
+	$(call EVALUATE_ON,$(SHIFTED_REPO),shifted)
+	$(call EVALUATE_ON,$(SHIFTED_S3_REPO),shifted)
+	$(call EVALUATE_ON,$(SHIFTED_S5_REPO),shifted)
+	$(call EVALUATE_ON,$(SHARP_REPO),sharp)
+	$(call EVALUATE_ON,$(COARSE_REPO),coarse)
+judge-candidate: env
+	$(IN_ENV) realbogus_judge_candidate.py $(MODEL_VERSION) $(REFERENCE_VERSION) --in-domain $(IN_DOMAIN_REPO) \
+		--shifted $(SHIFTED_REPO) $(SHIFTED_S3_REPO) $(SHIFTED_S5_REPO) --sharp $(SHARP_REPO) --coarse $(COARSE_REPO)
 
 # Regenerate the shipped DESOM and its prototype labelling: TrainDesom on tract 3080 (prototypes
 # labelled with the shipped CNN's scores), then EvaluateRealBogus with DESOM flagging on tract 4024.

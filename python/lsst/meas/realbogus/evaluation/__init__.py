@@ -9,6 +9,8 @@
   (`collect_scores`) and every metric of them (`evaluate_scores`).
 - `~lsst.meas.realbogus.evaluation.plots`: the report's figures (matplotlib, no pyplot state).
 - `~lsst.meas.realbogus.evaluation.saliency`: gradient saliency maps of a model.
+- `~lsst.meas.realbogus.evaluation.selection`: the rule by which a candidate model replaces the
+  default, over both models' evaluations (`judge_candidate`).
 
 Importing this package imports neither matplotlib nor torch: import ``plots`` and
 ``saliency`` from their modules.
@@ -18,3 +20,4 @@ from .labels import *  # noqa: F401, F403
 from .matching import *  # noqa: F401, F403
 from .metrics import *  # noqa: F401, F403
 from .report import *  # noqa: F401, F403
+from .selection import *  # noqa: F401, F403

@@ -1,0 +1,238 @@
+"""Whether a candidate model replaces the default: a rule over the evaluations of both, fixed in code.
+
+A candidate is judged on the same test repositories as the model it would replace, each evaluated by
+``EvaluateRealBogus.yaml`` (its ``metrics.json``), under a rule written before the candidate has any
+figure (``training.rst``, "Choosing the default").  Each clause is one comparison; the candidate
+replaces the reference only if every clause passes.  The tests play four parts:
+
+``inDomain``
+    The training preset's own test tract (``variety``'s tract 4024): the issue's in-domain targets,
+    and no more than a small loss against the reference.
+``shifted``
+    Tracts simulated outside the training ranges (the ``shifted`` preset at several seeds): the
+    issue's shifted targets on each, and on all of them pooled no bogus kind confidently wrong more
+    often than the target allows; no more than a small loss against the reference on each.
+``sharp``
+    Templates broader than the science (the ``sharp`` preset): no bogus kind confidently wrong more
+    often than the target allows, the purity target at S/N > 6, and a small loss at most.
+``coarse``
+    1 arcsec pixels (the ``coarse`` preset): a small loss at most.
+"""
+
+from __future__ import annotations
+
+__all__ = ("Clause", "SelectionRule", "confident_bogus", "judge_candidate")
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+PARTS = ("inDomain", "shifted", "sharp", "coarse")
+"""The parts a test plays, in the order the clauses are listed."""
+
+
+@dataclass(frozen=True)
+class SelectionRule:
+    """The margins and targets of `judge_candidate` (the defaults: the rule of ``training.rst``).
+
+    Attributes
+    ----------
+    inDomainAucMargin, inDomainMdrMargin : `float`
+        Largest loss against the reference on the in-domain test: AUC lower, MDR at 1% FPR higher.
+    shiftedAucMargin, shiftedMdrMargin : `float`
+        The same on each shifted, sharp and coarse test.
+    minShiftedAuc, maxShiftedMdr : `float`
+        The issue's targets on each shifted tract.
+    maxInDomainMdr, minCompleteness, minPurity : `float`
+        The issue's in-domain targets (MDR at 1% FPR; completeness and purity at S/N > 6, the purity
+        also on ``sharp``).
+    confidentScore : `float`
+        A bogus detection scored above this is confidently wrong.
+    maxConfidentFraction : `float`
+        Largest fraction of a bogus kind's detections that may be confidently wrong.
+    minKindCount : `int`
+        Kinds with fewer detections than this are not judged by the fraction (one detection of 19
+        is already 5%).
+    """
+
+    inDomainAucMargin: float = 0.0005
+    inDomainMdrMargin: float = 0.005
+    shiftedAucMargin: float = 0.001
+    shiftedMdrMargin: float = 0.01
+    minShiftedAuc: float = 0.99
+    maxShiftedMdr: float = 0.05
+    maxInDomainMdr: float = 0.03
+    minCompleteness: float = 0.95
+    minPurity: float = 0.95
+    confidentScore: float = 0.99
+    maxConfidentFraction: float = 0.01
+    minKindCount: int = 20
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One comparison of the rule.
+
+    Attributes
+    ----------
+    test : `str`
+        The test it is about (e.g. ``shifted 2``, ``shifted pooled``, ``sharp``).
+    figure : `str`
+        What is compared (e.g. ``AUC``, ``nuclear_residual above 0.99``).
+    candidate : `str`
+        The candidate's figure.
+    limit : `str`
+        What it must be (e.g. ``>= 0.99605 (reference 0.99705 - 0.001)``).
+    passed : `bool`
+        Whether it is.
+    """
+
+    test: str
+    figure: str
+    candidate: str
+    limit: str
+    passed: bool
+
+
+def _mdr(metrics: Mapping) -> float:
+    return float(metrics["overall"]["mdr_at_fpr_0.01"])
+
+
+def confident_bogus(evaluations: Sequence[Mapping], score: float = 0.99) -> dict[str, tuple[int, int]]:
+    """Per bogus kind, pooled over ``evaluations``: detections scored above ``score``, and all of them.
+
+    Parameters
+    ----------
+    evaluations : sequence of `dict`
+        ``metrics.json`` contents of `~lsst.meas.realbogus.evaluation.report.evaluate_scores`
+        (their ``by_kind``).
+    score : `float`
+        Only 0.99 is recorded per kind.
+
+    Returns
+    -------
+    counts : `dict` [`str`, `tuple` [`int`, `int`]]
+        ``(above, count)`` per bogus kind (``unknown``, the bogus detections matched to no truth
+        entry, is not a kind and is left out).
+
+    Raises
+    ------
+    ValueError
+        If ``score`` is not 0.99, or a kind is real in one evaluation and bogus in another.
+    """
+    if score != 0.99:
+        raise ValueError(f"metrics record the fraction above 0.99 per kind only, not above {score}")
+    pooled: dict[str, list[int]] = {}
+    real: dict[str, bool] = {}
+    for metrics in evaluations:
+        for kind, entry in metrics["by_kind"].items():
+            if real.setdefault(kind, entry["real"]) != entry["real"]:
+                raise ValueError(f"kind {kind!r} is real in one evaluation and bogus in another")
+            if entry["real"] or kind == "unknown":
+                continue
+            above = int(round(entry["above_0.99"] * entry["count"]))
+            counts = pooled.setdefault(kind, [0, 0])
+            counts[0] += above
+            counts[1] += entry["count"]
+    return {kind: (above, count) for kind, (above, count) in sorted(pooled.items())}
+
+
+def _at_most(test: str, figure: str, value: float, limit: float, why: str, digits: int = 4) -> Clause:
+    return Clause(test, figure, f"{value:.{digits}f}", f"<= {limit:.{digits}f}{why}", value <= limit)
+
+
+def _at_least(test: str, figure: str, value: float, limit: float, why: str, digits: int = 4) -> Clause:
+    return Clause(test, figure, f"{value:.{digits}f}", f">= {limit:.{digits}f}{why}", value >= limit)
+
+
+def _against_reference(
+    test: str, candidate: Mapping, reference: Mapping, auc_margin: float, mdr_margin: float
+) -> list[Clause]:
+    auc, ref_auc = float(candidate["overall"]["auc"]), float(reference["overall"]["auc"])
+    mdr, ref_mdr = _mdr(candidate), _mdr(reference)
+    return [
+        _at_least(test, "AUC", auc, ref_auc - auc_margin, f" (reference {ref_auc:.5f} - {auc_margin:g})", 5),
+        _at_most(
+            test, "MDR at 1% FPR", mdr, ref_mdr + mdr_margin, f" (reference {ref_mdr:.4f} + {mdr_margin:g})"
+        ),
+    ]
+
+
+def _kinds(test: str, evaluations: Sequence[Mapping], rule: SelectionRule) -> list[Clause]:
+    clauses = []
+    for kind, (above, count) in confident_bogus(evaluations, rule.confidentScore).items():
+        if count < rule.minKindCount:
+            continue
+        clauses.append(
+            Clause(
+                test,
+                f"{kind} above {rule.confidentScore:g}",
+                f"{above} of {count}",
+                f"<= {rule.maxConfidentFraction:.0%} ({int(rule.maxConfidentFraction * count)} of {count})",
+                above <= rule.maxConfidentFraction * count,
+            )
+        )
+    return clauses
+
+
+def judge_candidate(
+    candidate: Mapping[str, Mapping[str, Mapping]],
+    reference: Mapping[str, Mapping[str, Mapping]],
+    rule: SelectionRule | None = None,
+) -> list[Clause]:
+    """Every clause of ``rule`` for ``candidate`` against ``reference``.
+
+    Parameters
+    ----------
+    candidate, reference : `dict` [`str`, `dict` [`str`, `dict`]]
+        Per part (``inDomain``, ``shifted``, ``sharp``, ``coarse``), per test name (e.g.
+        ``seed 2``), the ``metrics.json`` of that model on that test.  Both must have the same
+        parts and tests; a part left out is not judged.
+    rule : `SelectionRule`, optional
+        Margins and targets (default: `SelectionRule`'s).
+
+    Returns
+    -------
+    clauses : `list` [`Clause`]
+        In the order of the parts; the candidate replaces the reference if all pass.
+
+    Raises
+    ------
+    ValueError
+        If a part is unknown, or the two models were not evaluated on the same tests.
+    """
+    rule = rule or SelectionRule()
+    unknown = (set(candidate) | set(reference)) - set(PARTS)
+    if unknown:
+        raise ValueError(f"unknown parts {sorted(unknown)}; known: {list(PARTS)}")
+    clauses: list[Clause] = []
+    for part in PARTS:
+        tests_c, tests_r = candidate.get(part, {}), reference.get(part, {})
+        if set(tests_c) != set(tests_r):
+            raise ValueError(
+                f"{part}: the candidate was evaluated on {sorted(tests_c)}, "
+                f"the reference on {sorted(tests_r)}"
+            )
+        for name in tests_c:
+            test = f"{part} {name}".strip()
+            cand, ref = tests_c[name], tests_r[name]
+            if part == "inDomain":
+                clauses += _against_reference(test, cand, ref, rule.inDomainAucMargin, rule.inDomainMdrMargin)
+                clauses.append(_at_most(test, "MDR at 1% FPR", _mdr(cand), rule.maxInDomainMdr, " (target)"))
+                snr6 = cand["snr>6"]
+                clauses.append(
+                    _at_least(test, "S/N > 6 completeness", snr6["completeness"], rule.minCompleteness, "", 3)
+                )
+                clauses.append(_at_least(test, "S/N > 6 purity", snr6["purity"], rule.minPurity, "", 3))
+                continue
+            clauses += _against_reference(test, cand, ref, rule.shiftedAucMargin, rule.shiftedMdrMargin)
+            if part == "shifted":
+                auc = float(cand["overall"]["auc"])
+                clauses.append(_at_least(test, "AUC", auc, rule.minShiftedAuc, " (target)"))
+                clauses.append(_at_most(test, "MDR at 1% FPR", _mdr(cand), rule.maxShiftedMdr, " (target)"))
+            elif part == "sharp":
+                clauses += _kinds(test, [cand], rule)
+                purity = cand["snr>6"]["purity"]
+                clauses.append(_at_least(test, "S/N > 6 purity", purity, rule.minPurity, "", 3))
+        if part == "shifted" and tests_c:
+            clauses += _kinds("shifted pooled", list(tests_c.values()), rule)
+    return clauses
