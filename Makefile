@@ -11,7 +11,7 @@ HOSTS := $(wildcard $(CURDIR)/../shared/data/hosts/AEGIS_F814w_catalog.fits)
 SIM_OPTIONS ?= $(if $(HOSTS),-c realGalaxyCatalog=$(HOSTS))
 IN_ENV := source $(CURDIR)/setup.sh &&
 
-.PHONY: env demo bps-demo training-triplets shifted-repo shifted-seeds-repos in-domain-repo evaluate-candidate judge-candidate coarse-repo sharp-repo default-model default-desom relabel-desom quality-repo quality-model test test-fast lint docs bench bench-training bench-desom clean
+.PHONY: env demo bps-demo training-triplets train-model shifted-repo shifted-seeds-repos in-domain-repo evaluate-candidate judge-candidate coarse-repo sharp-repo default-model default-desom relabel-desom quality-repo quality-model test test-fast lint docs bench bench-training bench-desom clean
 
 env:
 	@bash admin/make_env.sh >/dev/null
@@ -56,26 +56,32 @@ SHARP_REPO ?= $(CURDIR)/rbsim_sharp_repo
 CORES ?= $(shell nproc)
 PIPETASK := pipetask --log-level WARNING --log-level lsst.trainRealBogus=INFO --log-level lsst.trainDesom=INFO \
 	--log-level lsst.evaluateRealBogus=INFO run -b $(TRAIN_REPO) --register-dataset-types
+# TRAIN_SIM_OPTIONS: -c options for the training repository alone (e.g. -c 'tracts=[3080]' to build the
+# training tract only, which is the same tract pixel for pixel).
+TRAIN_SIM_OPTIONS ?=
 training-triplets: env
-	$(IN_ENV) test -f $(TRAIN_REPO)/butler.yaml || make_realbogus_sim_repo.py $(TRAIN_REPO) --preset $(TRAIN_PRESET) --seed 1 -j 2 $(SIM_OPTIONS)
+	$(IN_ENV) test -f $(TRAIN_REPO)/butler.yaml || make_realbogus_sim_repo.py $(TRAIN_REPO) --preset $(TRAIN_PRESET) --seed 1 -j 2 $(SIM_OPTIONS) $(TRAIN_SIM_OPTIONS)
 	$(IN_ENV) butler query-collections $(TRAIN_REPO) u/rb/triplets3080 >/dev/null 2>&1 \
 		|| $(PIPETASK) -j 2 -i RBSimCam/sim -o u/rb/triplets3080 -p pipelines/BuildTrainingSet.yaml \
 		-d "skymap='DC2_sim' AND tract=3080"
 
-# Regenerate the shipped default model with the training pipelines: TrainRealBogus on tract 3080,
-# EvaluateRealBogus on tract 4024. Each ensemble member is saved in TRAIN_REPO/members_MODEL_VERSION
-# when trained (and the member in training after every epoch), so rerunning an interrupted make
-# default-model resumes after the last finished epoch.
+# Regenerate the shipped default model with the training pipelines: TrainRealBogus on tract 3080
+# (train-model), then EvaluateRealBogus on tract 4024 of each test. Each ensemble member is saved in
+# CHECKPOINT_DIR when trained (and the member in training after every epoch), so rerunning an interrupted
+# make default-model resumes after the last finished epoch; the members are keyed by the triplets'
+# content, so a directory copied beside a training repository rebuilt elsewhere resumes there too.
 MODEL_OUT ?= $(CURDIR)/python/lsst/meas/realbogus/models/rb_default.pt
 MODEL_VERSION ?= rbsim09
+CHECKPOINT_DIR ?= $(TRAIN_REPO)/members_$(MODEL_VERSION)
 TRAIN_OPTIONS ?= -c trainRealBogus:epochs=45 -c trainRealBogus:patience=10 -c trainRealBogus:normalization=robust_asinh \
 	-c trainRealBogus:ensembleSize=3
-default-model: training-triplets shifted-repo coarse-repo sharp-repo
+train-model: training-triplets
 	$(IN_ENV) $(PIPETASK) -j 1 -n $(CORES) -i u/rb/triplets3080 -o u/rb/$(MODEL_VERSION) -p pipelines/TrainRealBogus.yaml \
 		-d "skymap='DC2_sim' AND tract=3080" -c trainRealBogus:modelVersion=$(MODEL_VERSION) \
-		-c trainRealBogus:outputFile=$(MODEL_OUT) -c trainRealBogus:checkpointDir=$(TRAIN_REPO)/members_$(MODEL_VERSION) \
+		-c trainRealBogus:outputFile=$(MODEL_OUT) -c trainRealBogus:checkpointDir=$(CHECKPOINT_DIR) \
 		$(TRAIN_OPTIONS)
 	$(IN_ENV) export_realbogus_onnx.py $(MODEL_OUT) $(MODEL_OUT:.pt=.onnx)
+default-model: train-model shifted-repo coarse-repo sharp-repo
 	$(IN_ENV) $(PIPETASK) -j 2 -i u/rb/$(MODEL_VERSION),RBSimCam/sim -o u/rb/$(MODEL_VERSION)/eval4024 \
 		-p pipelines/EvaluateRealBogus.yaml -d "skymap='DC2_sim' AND tract=4024" \
 		-c evaluateRealBogus:outputDir=$(TRAIN_REPO)/eval_$(MODEL_VERSION)
