@@ -404,7 +404,7 @@ class TrainRealBogusTask(pipeBase.PipelineTask):
         return pipeBase.Struct(model=model, history=history)
 
     def _training_key(self, triplets: Sequence[Any]) -> str:
-        """The checkpoint key: every setting that decides the weights, and the input datasets."""
+        """The checkpoint key: every setting that decides the weights, and the input datasets' content."""
         config = self.config
         names = (
             "architecture channels normalization cutoutSize minSnr dropEdge epochs patience batchSize "
