@@ -13,27 +13,38 @@ def _write(repo, version, metrics):
 
 
 def test_judges_from_the_evaluation_directories(tmp_path, capsys, simulated_metrics):
-    variety, shifted, sharp = tmp_path / "variety", tmp_path / "shifted_s2", tmp_path / "sharp"
-    for version in ("ref", "same"):
-        _write(variety, version, simulated_metrics(1))
-        _write(shifted, version, simulated_metrics(2))
-    _write(sharp, "ref", simulated_metrics(4))
-    _write(sharp, "same", simulated_metrics(4, glints_above=3))
-    args = ["same", "ref", "--in-domain", str(variety), "--shifted", str(shifted)]
-    assert main(args) == 0
+    repos = {name: tmp_path / name for name in ("variety", "shifted_s2", "sharp", "coarse")}
+    seeds = {"variety": 1, "shifted_s2": 2, "sharp": 4, "coarse": 5}
+    for version in ("ref", "same", "glints"):
+        for name, repo in repos.items():
+            glints = 3 if version == "glints" and name == "sharp" else 0
+            _write(repo, version, simulated_metrics(seeds[name], glints_above=glints))
+    variety, shifted, sharp, coarse = (str(repo) for repo in repos.values())
+    variety_dir = repos["variety"]
+    two = ["--in-domain", variety, "--shifted", shifted]
+    four = [*two, "--sharp", sharp, "--coarse", coarse]
+    # All four parts, all pass: the candidate replaces the reference.
+    assert main(["same", "ref", *four, "--check"]) == 0
     out = capsys.readouterr().out
     assert "same replaces ref: all" in out and "shifted shifted_s2: AUC" in out and "FAIL" not in out
+    # Two parts of four: every clause passes, but a partial judgment never accepts; --check fails it.
+    assert main(["same", "ref", *two]) == 0
+    out = capsys.readouterr().out
+    assert "replaces ref" not in out
+    assert "but the rule also has sharp, coarse: not judged, so it does not yet replace ref." in out
+    assert main(["same", "ref", *two, "--check"]) == 1
+    capsys.readouterr()
     # Sharp's glints: 3 of 100 above 0.99. The verdict is printed; --check turns it into the exit status.
-    assert main([*args, "--sharp", str(sharp)]) == 0
+    assert main(["glints", "ref", *four]) == 0
     out = capsys.readouterr().out
     assert "FAIL  sharp sharp: glint above 0.99" in out and "3 of 100" in out
-    assert "same does NOT replace ref: " in out and "clauses fail." in out
-    assert main([*args, "--sharp", str(sharp), "--check"]) == 1
+    assert "glints does NOT replace ref: " in out and "clauses fail." in out
+    assert main(["glints", "ref", *four, "--check"]) == 1
     # A model not evaluated on a repository: the file is named, exit 2.
-    assert main(["other", "ref", "--in-domain", str(variety)]) == 2
+    assert main(["other", "ref", "--in-domain", variety]) == 2
     err = capsys.readouterr().err
     assert f"{variety}/eval_other/metrics.json does not exist" in err
-    (variety / "eval_bad").mkdir()
-    (variety / "eval_bad" / "metrics.json").write_text("{")
-    assert main(["bad", "ref", "--in-domain", str(variety)]) == 2
+    (variety_dir / "eval_bad").mkdir()
+    (variety_dir / "eval_bad" / "metrics.json").write_text("{")
+    assert main(["bad", "ref", "--in-domain", variety]) == 2
     assert "eval_bad/metrics.json is not JSON" in capsys.readouterr().err

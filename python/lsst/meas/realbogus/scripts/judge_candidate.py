@@ -4,8 +4,10 @@ Both models must have been evaluated on the same test repositories with
 EvaluateRealBogus.yaml and ``-c evaluateRealBogus:outputDir=REPO/eval_VERSION`` (as
 ``make default-model`` and ``make evaluate-candidate`` do); this reads each
 REPO/eval_VERSION/metrics.json, prints every clause of the rule with both figures, and
-the verdict.  It exits with 0 when it could judge (whatever the verdict), 1 with
-``--check`` when the candidate fails, and 2 when a file is missing or unreadable.
+the verdict.  A candidate replaces the reference only when it is judged on all four parts
+(in-domain, shifted, sharp, coarse) and passes every clause; given fewer parts, it can only
+fail.  It exits with 0 when it could judge (whatever the verdict), 1 with ``--check`` when
+the candidate fails or a part was not judged, and 2 when a file is missing or unreadable.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 
-from ..evaluation.selection import judge_candidate
+from ..evaluation.selection import PARTS, judge_candidate
 
 
 def read_evaluations(parts: Mapping[str, Sequence[str]], version: str) -> dict[str, dict[str, dict]]:
@@ -82,11 +84,18 @@ def main(argv: list[str] | None = None) -> int:
             f"{mark}  {f'{clause.test}: {clause.figure}':{width}s}  {clause.candidate:>12s}  {clause.limit}"
         )
     failed = [c for c in clauses if not c.passed]
+    missing = [part for part in PARTS if part not in parts]
     if failed:
         print(
             f"{args.candidate} does NOT replace {args.reference}: "
             f"{len(failed)} of {len(clauses)} clauses fail."
         )
+    elif missing:
+        # A partial judgment can reject a candidate but never accept one.
+        print(
+            f"{args.candidate} passes all {len(clauses)} clauses of {', '.join(parts)}, but the rule also "
+            f"has {', '.join(missing)}: not judged, so it does not yet replace {args.reference}."
+        )
     else:
         print(f"{args.candidate} replaces {args.reference}: all {len(clauses)} clauses pass.")
-    return 1 if failed and args.check else 0
+    return 1 if (failed or missing) and args.check else 0
