@@ -118,13 +118,16 @@ sharp-repo: env
 
 # A candidate model (MODEL_OUT, version MODEL_VERSION) evaluated on every test of the rule that decides
 # whether it replaces the default (training.rst, "Choosing the default"): the variety preset's tract 4024
-# (IN_DOMAIN_REPO: that tract alone, built if missing; a whole variety TRAIN_REPO does as well), the three
-# shifted tracts, sharp and coarse. Run it for the default too (MODEL_VERSION=rbsim09
+# (IN_DOMAIN_REPO: the whole variety repository, seed 1, built if missing, as TRAIN_REPO is; tract 4024
+# built alone is another draw, since visit ids and each visit's conditions follow a tract's position in
+# the list), the three shifted tracts, sharp and coarse. Run it for the default too (MODEL_VERSION=rbsim09
 # MODEL_OUT=.../rb_default.pt), then judge-candidate compares the two.
-IN_DOMAIN_REPO ?= $(CURDIR)/rbsim_variety_test
+IN_DOMAIN_REPO ?= $(CURDIR)/rbsim_variety_repo
 REFERENCE_VERSION ?= rbsim09
 in-domain-repo: env
-	$(IN_ENV) test -f $(IN_DOMAIN_REPO)/butler.yaml || make_realbogus_sim_repo.py $(IN_DOMAIN_REPO) --preset variety --seed 1 -j 2 -c 'tracts=[4024]' $(SIM_OPTIONS)
+	$(IN_ENV) test -f $(IN_DOMAIN_REPO)/butler.yaml || make_realbogus_sim_repo.py $(IN_DOMAIN_REPO) --preset variety --seed 1 -j 2 $(SIM_OPTIONS)
+	@grep -qx -- '- 3080' $(IN_DOMAIN_REPO)/simulation_summary.yaml && grep -qx -- '- 4024' $(IN_DOMAIN_REPO)/simulation_summary.yaml \
+		|| { echo "$(IN_DOMAIN_REPO) is not variety's two tracts (built with -c 'tracts=[...]'?): set IN_DOMAIN_REPO" >&2; exit 1; }
 evaluate-candidate: in-domain-repo shifted-repo shifted-seeds-repos sharp-repo coarse-repo
 	$(call EVALUATE_ON,$(IN_DOMAIN_REPO),variety)
 	$(call EVALUATE_ON,$(SHIFTED_REPO),shifted)

@@ -19,7 +19,9 @@ class SimulationConfig(pexConfig.Config):
     instrument = pexConfig.Field[str](doc="Name of the simulated instrument.", default="RBSimCam")
     skymap = pexConfig.Field[str](doc="Name of the simulated skymap.", default="DC2_sim")
     tracts = pexConfig.ListField[int](
-        doc="Tracts to simulate (as in the DC2 studies: 3080 for training, 4024 for testing).",
+        doc="Tracts to simulate (as in the DC2 studies: 3080 for training, 4024 for testing). Visit ids, "
+        "and with them each visit's drawn conditions, follow a tract's position in this list, so the first "
+        "tract is the same alone or not, and a later one built alone is another draw.",
         default=[3080, 4024],
     )
     fieldsPerTract = pexConfig.Field[int](
