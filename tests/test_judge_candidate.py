@@ -20,7 +20,6 @@ def test_judges_from_the_evaluation_directories(tmp_path, capsys, simulated_metr
             glints = 3 if version == "glints" and name == "sharp" else 0
             _write(repo, version, simulated_metrics(seeds[name], glints_above=glints))
     variety, shifted, sharp, coarse = (str(repo) for repo in repos.values())
-    variety_dir = repos["variety"]
     two = ["--in-domain", variety, "--shifted", shifted]
     four = [*two, "--sharp", sharp, "--coarse", coarse]
     # All four parts, all pass: the candidate replaces the reference.
@@ -44,7 +43,7 @@ def test_judges_from_the_evaluation_directories(tmp_path, capsys, simulated_metr
     assert main(["other", "ref", "--in-domain", variety]) == 2
     err = capsys.readouterr().err
     assert f"{variety}/eval_other/metrics.json does not exist" in err
-    (variety_dir / "eval_bad").mkdir()
-    (variety_dir / "eval_bad" / "metrics.json").write_text("{")
+    (repos["variety"] / "eval_bad").mkdir()
+    (repos["variety"] / "eval_bad" / "metrics.json").write_text("{")
     assert main(["bad", "ref", "--in-domain", variety]) == 2
     assert "eval_bad/metrics.json is not JSON" in capsys.readouterr().err

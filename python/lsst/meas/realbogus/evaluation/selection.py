@@ -193,7 +193,8 @@ def judge_candidate(
     Returns
     -------
     clauses : `list` [`Clause`]
-        In the order of the parts; the candidate replaces the reference if all pass.
+        In the order of the parts; the candidate replaces the reference if all pass and
+        every part of `PARTS` was given (fewer parts can only reject it).
 
     Raises
     ------
