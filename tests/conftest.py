@@ -291,22 +291,26 @@ def postgresql_url(postgresql_server):
 
 @pytest.fixture(scope="session")
 def simulated_metrics():
-    """``metrics(seed, glints_above=0, nuclear_above=0, shift=3.0)``: the metrics.json of an evaluation
-    (`~lsst.meas.realbogus.evaluation.report.evaluate_scores`, through JSON) of simulated scores."""
+    """``metrics(seed, glints_above=0, nuclear_above=0, shift=3.0, glints=100)``: the metrics.json of an
+    evaluation (`~lsst.meas.realbogus.evaluation.report.evaluate_scores`, through JSON) of simulated
+    scores."""
     from lsst.meas.realbogus.evaluation import evaluate_scores
 
-    def metrics(seed: int, *, glints_above: int = 0, nuclear_above: int = 0, shift: float = 3.0) -> dict:
-        """evaluate_scores of a simulated test: 2,000 real, 2,000 bogus cosmic rays, 100 glints and 100
-        nuclear residuals, with ``glints_above`` and ``nuclear_above`` of them scored 0.995."""
+    def metrics(
+        seed: int, *, glints_above: int = 0, nuclear_above: int = 0, shift: float = 3.0, glints: int = 100
+    ) -> dict:
+        """evaluate_scores of a simulated test: 2,000 real, 2,000 bogus cosmic rays, ``glints`` glints
+        and 100 nuclear residuals, with ``glints_above`` and ``nuclear_above`` of them scored 0.995."""
         rng = np.random.default_rng(seed)
         n_real, n_cr = 2000, 2000
-        logits = np.concatenate([rng.normal(shift, 1, n_real), rng.normal(-shift, 1, n_cr + 200)])
+        logits = np.concatenate([rng.normal(shift, 1, n_real), rng.normal(-shift, 1, n_cr + glints + 100)])
         scores = 1 / (1 + np.exp(-logits))
         scores[n_real + n_cr :] = np.minimum(scores[n_real + n_cr :], 0.9)
         scores[n_real + n_cr : n_real + n_cr + glints_above] = 0.995
-        scores[n_real + n_cr + 100 : n_real + n_cr + 100 + nuclear_above] = 0.995
+        nuclear = n_real + n_cr + glints
+        scores[nuclear : nuclear + nuclear_above] = 0.995
         kind = np.array(
-            ["hostless"] * n_real + ["cosmic_ray"] * n_cr + ["glint"] * 100 + ["nuclear_residual"] * 100
+            ["hostless"] * n_real + ["cosmic_ray"] * n_cr + ["glint"] * glints + ["nuclear_residual"] * 100
         )
         is_real = kind == "hostless"
         snr = rng.uniform(3, 50, len(scores))

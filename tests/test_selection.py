@@ -63,6 +63,31 @@ def test_losses_against_the_reference_and_absolute_targets_fail(simulated_metric
     }
 
 
+def test_every_judged_kind_may_have_one_confident_detection(simulated_metrics):
+    reference = _tests(simulated_metrics)
+    candidate = _tests(simulated_metrics)
+    # 52 glints: 1% of them is no detection at all, but the rule allows one.
+    reference["sharp"]["sharp"] = simulated_metrics(4, glints=52)
+    candidate["sharp"]["sharp"] = simulated_metrics(4, glints=52, glints_above=1)
+    clauses = judge_candidate(candidate, reference)
+    (glints,) = [c for c in clauses if (c.test, c.figure) == ("sharp sharp", "glint above 0.99")]
+    assert glints.passed and glints.candidate == "1 of 52" and glints.limit.startswith("<= 1 of 52")
+    candidate["sharp"]["sharp"] = simulated_metrics(4, glints=52, glints_above=2)
+    failed = [c for c in judge_candidate(candidate, reference) if not c.passed]
+    assert [(c.test, c.figure) for c in failed] == [("sharp sharp", "glint above 0.99")]
+    # The earlier rule, which allowed no detection below 100, fails one.
+    candidate["sharp"]["sharp"] = simulated_metrics(4, glints=52, glints_above=1)
+    strict = SelectionRule(confidentAllowance=0)
+    assert not all(c.passed for c in judge_candidate(candidate, reference, strict))
+    # Above 200 detections the fraction allows more than the allowance: 3 of 300 pass, 4 do not.
+    reference["sharp"]["sharp"] = simulated_metrics(4, glints=300)
+    for above, passed in ((3, True), (4, False)):
+        candidate["sharp"]["sharp"] = simulated_metrics(4, glints=300, glints_above=above)
+        clauses = judge_candidate(candidate, reference)
+        (glints,) = [c for c in clauses if (c.test, c.figure) == ("sharp sharp", "glint above 0.99")]
+        assert glints.passed == passed and glints.limit.startswith("<= 3 of 300")
+
+
 def test_small_kinds_are_not_judged_by_their_fraction(simulated_metrics):
     tests = _tests(simulated_metrics)
     rule = SelectionRule(minKindCount=101)  # glints and nuclear residuals have 100 each

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 __all__ = ("Clause", "SelectionRule", "confident_bogus", "judge_candidate")
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -49,9 +50,15 @@ class SelectionRule:
         A bogus detection scored above this is confidently wrong.
     maxConfidentFraction : `float`
         Largest fraction of a bogus kind's detections that may be confidently wrong.
+    confidentAllowance : `int`
+        Confidently wrong detections a judged kind may have whatever its size.  The fraction alone
+        allows none in a kind of fewer than 100 detections: a model whose true rate is half the
+        limit would fail a kind of 52 on one detection 23% of the time, and the rule judges 15-20
+        kinds per test.  One allowed detection is what the fraction allows a kind of 100-199
+        (adopted 2026-12-07, before any candidate was judged under it; 0 is the earlier rule).
     minKindCount : `int`
-        Kinds with fewer detections than this are not judged by the fraction (one detection of 19
-        is already 5%).
+        Kinds with fewer detections than this are not judged at all (one detection of 19 is
+        already 5%).
     """
 
     inDomainAucMargin: float = 0.0005
@@ -65,6 +72,7 @@ class SelectionRule:
     minPurity: float = 0.95
     confidentScore: float = 0.99
     maxConfidentFraction: float = 0.01
+    confidentAllowance: int = 1
     minKindCount: int = 20
 
 
@@ -162,13 +170,15 @@ def _kinds(test: str, evaluations: Sequence[Mapping], rule: SelectionRule) -> li
     for kind, (above, count) in confident_bogus(evaluations, rule.confidentScore).items():
         if count < rule.minKindCount:
             continue
+        allowed = max(math.floor(rule.maxConfidentFraction * count + 1e-9), rule.confidentAllowance)
         clauses.append(
             Clause(
                 test,
                 f"{kind} above {rule.confidentScore:g}",
                 f"{above} of {count}",
-                f"<= {rule.maxConfidentFraction:.0%} ({int(rule.maxConfidentFraction * count)} of {count})",
-                above <= rule.maxConfidentFraction * count,
+                f"<= {allowed} of {count} ({rule.maxConfidentFraction:.0%}, at least "
+                f"{rule.confidentAllowance})",
+                above <= allowed,
             )
         )
     return clauses
