@@ -656,3 +656,19 @@ def test_blurfield3x_preset_is_the_documented_overrides():
         "nuclearResidualRate",
         "glintRate",
     }
+
+
+def test_blurfield6_preset_doubles_blurfield3x_fields():
+    """``blurfield6``: blurfield3x's settings over six fields, one in three under a blurred template."""
+    preset, half = _preset("blurfield6"), _preset("blurfield3x")
+    preset.validate()
+    changed = {n for n in preset.keys() if getattr(preset, n) != getattr(half, n)}
+    assert changed == {"fieldsPerTract", "templateBlurFields"}
+    assert preset.fieldsPerTract == 2 * half.fieldsPerTract
+    visits = plan_work(preset, 1)[2]
+    assert {v.field for v in visits} == set(range(6))
+    # Its first three fields are blurfield3x's visits (rbsim12's training set), the rest new ones.
+    assert plan_work(half, 1)[2] == [v for v in visits if v.field < 3]
+    for tract in preset.tracts:
+        blurred = [f for f in range(6) if field_template_blur(preset, 1, tract, f) > 0]
+        assert blurred == [2, 5]
