@@ -68,6 +68,22 @@ def test_same_seed_same_weights_other_seed_other_weights():
     assert not all(torch.equal(a, b) for a, b in zip(first, other, strict=True))
 
 
+def test_channels_last_trains_alike_and_returns_the_ordinary_format():
+    # The formats differ in rounding and in the order dropout draws its masks, so the weights differ;
+    # both learn the same set, channels-last is as repeatable, and the module returned is contiguous
+    # (for TorchScript and ONNX export).
+    x, labels = _noise_set()
+    x[labels, :, 6:9, 6:9] += 2.0  # real: a bright 3x3 centre
+
+    def train(channels_last):
+        return train_classifier(ArrayBlocks(x, labels), epochs=4, seed=3, channels_last=channels_last)
+
+    ordinary, last, again = train(False), train(True), train(True)
+    assert ordinary.val_auc > 0.9 and last.val_auc > 0.9
+    for a, b in zip(last.module.state_dict().values(), again.module.state_dict().values(), strict=True):
+        assert torch.equal(a, b) and a.is_contiguous()
+
+
 def test_cosine_schedule():
     x, labels = _noise_set()
     result = train_classifier(

@@ -104,6 +104,14 @@ class TrainRealBogusConfig(
         doc="Stop after this many epochs without a better validation AUC.", default=10, check=lambda n: n > 0
     )
     batchSize = pexConfig.Field[int](doc="Mini-batch size.", default=128, check=lambda n: n > 0)
+    channelsLast = pexConfig.Field[bool](
+        doc="Train in PyTorch's channels-last memory format: the same layers over another order of the "
+        "pixels in memory, which CPU convolutions run faster (training.rst, 'Training speed'; "
+        "bench/bench_training_step.py). The weights differ from an ordinary-format training as another "
+        "seed's would (rounding, and dropout's masks are drawn in memory order); the model written is "
+        "in the ordinary format either way.",
+        default=True,
+    )
     learningRate = pexConfig.Field[float](doc="Adam learning rate.", default=1e-3, check=lambda r: r > 0)
     learningRateSchedule = pexConfig.ChoiceField[str](
         doc="How the learning rate changes over the epochs.",
@@ -301,6 +309,7 @@ class TrainRealBogusTask(pipeBase.PipelineTask):
                         split_seed=config.seed,
                         device=config.device,
                         blocks_per_shuffle=config.blocksPerShuffle,
+                        channels_last=config.channelsLast,
                         log=self.log,
                         resume=checkpoints.load_progress(member) if checkpoints else None,
                         on_epoch=functools.partial(checkpoints.save_progress, member)
@@ -409,7 +418,7 @@ class TrainRealBogusTask(pipeBase.PipelineTask):
         names = (
             "architecture channels normalization cutoutSize minSnr dropEdge epochs patience batchSize "
             "learningRate learningRateSchedule maxZoom positiveWeight validationFraction seed "
-            "blocksPerShuffle"
+            "blocksPerShuffle channelsLast"
         ).split()
         settings = {name: getattr(config, name) for name in names}
         settings["channels"] = list(config.channels)

@@ -223,12 +223,19 @@ def _cpu(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {name: tensor.detach().to("cpu", copy=True) for name, tensor in state.items()}
 
 
-def _scores(model: nn.Module, x: np.ndarray, device: str, batch_size: int = 1024) -> np.ndarray:
+def _scores(
+    model: nn.Module,
+    x: np.ndarray,
+    device: str,
+    batch_size: int = 1024,
+    memory_format: torch.memory_format = torch.contiguous_format,
+) -> np.ndarray:
     model.eval()
     out = []
     with torch.inference_mode():
         for i in range(0, len(x), batch_size):
-            out.append(model(torch.from_numpy(x[i : i + batch_size]).to(device)).float().cpu())
+            batch = torch.from_numpy(x[i : i + batch_size]).to(device, memory_format=memory_format)
+            out.append(model(batch).float().cpu())
     return torch.cat(out).numpy()
 
 
@@ -248,6 +255,7 @@ def train_classifier(
     split_seed: int | None = None,
     device: str = "cpu",
     blocks_per_shuffle: int = 16,
+    channels_last: bool = True,
     log: logging.Logger | None = None,
     resume: Mapping[str, Any] | None = None,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
@@ -295,6 +303,13 @@ def train_classifier(
         Torch device (``cpu``, ``cuda``, ``cuda:N``).
     blocks_per_shuffle : `int`
         Blocks whose rows are shuffled together (memory holds two such groups).
+    channels_last : `bool`
+        Train in the channels-last memory format (`torch.channels_last`): the
+        same layers over another order of the pixels in memory, which
+        PyTorch's CPU convolutions run faster (``bench/bench_training_step.py``).
+        The weights differ from an ordinary-format training as another
+        seed's would (other rounding, and dropout draws its masks in memory
+        order); the returned module is in the ordinary format either way.
     log : `logging.Logger`, optional
         Logger for progress (a task passes its own); default: this module's.
     resume : `~collections.abc.Mapping`, optional
@@ -335,7 +350,9 @@ def train_classifier(
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed)
-    model = get_architecture(architecture, val_x.shape[1], val_x.shape[2]).to(device)
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    model = get_architecture(architecture, val_x.shape[1], val_x.shape[2])
+    model = model.to(device, memory_format=memory_format)
     weight = positive_weight if positive_weight is not None else n_neg / n_pos
     loss_fn = nn.BCEWithLogitsLoss(pos_weight=torch.tensor(weight, device=device))
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
@@ -383,7 +400,7 @@ def train_classifier(
             for i in range(0, len(perm), batch_size):
                 idx = perm[i : i + batch_size]
                 batch = random_zoom(random_symmetries(x_t[idx], generator), generator, max_zoom)
-                batch = batch.to(device)
+                batch = batch.to(device, memory_format=memory_format)
                 optimizer.zero_grad()
                 loss = loss_fn(model(batch), y_t[idx].to(device))
                 loss.backward()
@@ -396,7 +413,7 @@ def train_classifier(
                 periodic.log(
                     "epoch %d: %d of %d cutouts, loss %.4f", epoch, seen, n_pos + n_neg, total / seen
                 )
-        auc = roc_auc(_scores(model, val_x, device), val_y)
+        auc = roc_auc(_scores(model, val_x, device, memory_format=memory_format), val_y)
         history.append(
             {
                 "epoch": epoch,
@@ -442,8 +459,8 @@ def train_classifier(
         if stopped:
             break
     model.load_state_dict(best[2])
-    val_logits = _scores(model, val_x, device)
-    model = model.to("cpu").eval()
+    val_logits = _scores(model, val_x, device, memory_format=memory_format)
+    model = model.to("cpu", memory_format=torch.contiguous_format).eval()
     return TrainingResult(
         module=model,
         best_epoch=best[1],
