@@ -17,7 +17,7 @@ def test_judges_from_the_evaluation_directories(tmp_path, capsys, simulated_metr
     seeds = {"variety": 1, "shifted_s2": 2, "sharp": 4, "coarse": 5}
     for version in ("ref", "same", "glints"):
         for name, repo in repos.items():
-            glints = 3 if version == "glints" and name == "sharp" else 0
+            glints = 2 if version == "glints" and name == "sharp" else 0
             _write(repo, version, simulated_metrics(seeds[name], glints_above=glints))
     variety, shifted, sharp, coarse = (str(repo) for repo in repos.values())
     two = ["--in-domain", variety, "--shifted", shifted]
@@ -33,12 +33,17 @@ def test_judges_from_the_evaluation_directories(tmp_path, capsys, simulated_metr
     assert "but the rule also has sharp, coarse: not judged, so it does not yet replace ref." in out
     assert main(["same", "ref", *two, "--check"]) == 1
     capsys.readouterr()
-    # Sharp's glints: 3 of 100 above 0.99. The verdict is printed; --check turns it into the exit status.
+    # Sharp's glints: 2 of 100 above 0.99 (one allowed). The verdict is printed; --check makes it the status.
     assert main(["glints", "ref", *four]) == 0
     out = capsys.readouterr().out
-    assert "FAIL  sharp sharp: glint above 0.99" in out and "3 of 100" in out
+    assert "FAIL  sharp sharp: glint above 0.99" in out and "2 of 100" in out
     assert "glints does NOT replace ref: " in out and "clauses fail." in out
     assert main(["glints", "ref", *four, "--check"]) == 1
+    capsys.readouterr()
+    # The allowance per kind is an option: with two allowed, the same glints pass.
+    assert main(["glints", "ref", *four, "--confident-allowance", "2", "--check"]) == 0
+    out = capsys.readouterr().out
+    assert "pass  sharp sharp: glint above 0.99" in out and "<= 2 of 100 (1%, at least 2)" in out
     # A model not evaluated on a repository: the file is named, exit 2.
     assert main(["other", "ref", "--in-domain", variety]) == 2
     err = capsys.readouterr().err

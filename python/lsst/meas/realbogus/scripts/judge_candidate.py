@@ -20,7 +20,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 
-from ..evaluation.selection import PARTS, judge_candidate
+from ..evaluation.selection import PARTS, SelectionRule, judge_candidate
 
 
 def read_evaluations(parts: Mapping[str, Sequence[str]], version: str) -> dict[str, dict[str, dict]]:
@@ -51,6 +51,13 @@ def read_evaluations(parts: Mapping[str, Sequence[str]], version: str) -> dict[s
     return out
 
 
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command; returns the exit status."""
     parser = argparse.ArgumentParser(
@@ -64,6 +71,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shifted", nargs="+", default=[], metavar="REPO", help="Shifted test repos.")
     parser.add_argument("--sharp", nargs="+", default=[], metavar="REPO", help="Broad-template test repos.")
     parser.add_argument("--coarse", nargs="+", default=[], metavar="REPO", help="Coarse-pixel test repos.")
+    parser.add_argument(
+        "--confident-allowance",
+        type=_count,
+        default=SelectionRule.confidentAllowance,
+        metavar="N",
+        help="Detections above 0.99 every judged bogus kind may have whatever its size (default "
+        f"{SelectionRule.confidentAllowance}; 0 is the rule rbsim09 to rbsim12 were judged under).",
+    )
     parser.add_argument("--check", action="store_true", help="Exit with 1 if the candidate fails.")
     args = parser.parse_args(argv)
     parts = {"inDomain": args.in_domain, "shifted": args.shifted, "sharp": args.sharp, "coarse": args.coarse}
@@ -73,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         candidate = read_evaluations(parts, args.candidate)
         reference = read_evaluations(parts, args.reference)
-        clauses = judge_candidate(candidate, reference)
+        rule = SelectionRule(confidentAllowance=args.confident_allowance)
+        clauses = judge_candidate(candidate, reference, rule)
     except (OSError, ValueError, KeyError) as err:
         print(f"realbogus_judge_candidate.py: {err}", file=sys.stderr)
         return 2
