@@ -170,7 +170,7 @@ def _kinds(test: str, evaluations: Sequence[Mapping], rule: SelectionRule) -> li
     for kind, (above, count) in confident_bogus(evaluations, rule.confidentScore).items():
         if count < rule.minKindCount:
             continue
-        allowed = max(math.floor(rule.maxConfidentFraction * count + 1e-9), rule.confidentAllowance)
+        allowed = max(math.floor(rule.maxConfidentFraction * count), rule.confidentAllowance)
         clauses.append(
             Clause(
                 test,
