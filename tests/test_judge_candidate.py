@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from lsst.meas.realbogus.scripts.judge_candidate import main
 
 
@@ -44,6 +45,10 @@ def test_judges_from_the_evaluation_directories(tmp_path, capsys, simulated_metr
     assert main(["glints", "ref", *four, "--confident-allowance", "2", "--check"]) == 0
     out = capsys.readouterr().out
     assert "pass  sharp sharp: glint above 0.99" in out and "<= 2 of 100 (1%, at least 2)" in out
+    # A negative allowance is refused by the parser (exit 2), naming the option.
+    with pytest.raises(SystemExit) as exit_info:
+        main(["glints", "ref", *four, "--confident-allowance", "-1"])
+    assert exit_info.value.code == 2 and "--confident-allowance: must be 0 or more" in capsys.readouterr().err
     # A model not evaluated on a repository: the file is named, exit 2.
     assert main(["other", "ref", "--in-domain", variety]) == 2
     err = capsys.readouterr().err
