@@ -90,9 +90,11 @@ default-model: train-model shifted-repo coarse-repo sharp-repo
 	$(call EVALUATE_ON,$(SHARP_REPO),sharp)
 
 # EvaluateRealBogus of MODEL_OUT on tract 4024 of a test repository: $(call EVALUATE_ON,REPO,NAME)
-# writes u/rb/MODEL_VERSION/NAME4024 and REPO/eval_MODEL_VERSION.
+# writes u/rb/MODEL_VERSION/NAME4024 and REPO/eval_MODEL_VERSION, unless that holds metrics.json
+# already (so an interrupted evaluate-candidate goes on where it stopped; delete it to redo one).
 define EVALUATE_ON
-$(IN_ENV) $(subst -b $(TRAIN_REPO),-b $(1),$(PIPETASK)) -j 2 -i RBSimCam/sim -o u/rb/$(MODEL_VERSION)/$(2)4024 \
+$(IN_ENV) test -f $(1)/eval_$(MODEL_VERSION)/metrics.json \
+	|| $(subst -b $(TRAIN_REPO),-b $(1),$(PIPETASK)) -j 2 -i RBSimCam/sim -o u/rb/$(MODEL_VERSION)/$(2)4024 \
 	-p pipelines/EvaluateRealBogus.yaml -d "skymap='DC2_sim' AND tract=4024" \
 	-c parameters:modelSource=file -c parameters:modelFile=$(MODEL_OUT) \
 	-c evaluateRealBogus:outputDir=$(1)/eval_$(MODEL_VERSION)
