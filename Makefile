@@ -11,7 +11,7 @@ HOSTS := $(wildcard $(CURDIR)/../shared/data/hosts/AEGIS_F814w_catalog.fits)
 SIM_OPTIONS ?= $(if $(HOSTS),-c realGalaxyCatalog=$(HOSTS))
 IN_ENV := source $(CURDIR)/setup.sh &&
 
-.PHONY: env demo bps-demo training-triplets train-model shifted-repo shifted-seeds-repos in-domain-repo evaluate-candidate judge-candidate coarse-repo sharp-repo default-model default-desom relabel-desom quality-repo quality-model test test-fast lint docs bench bench-training bench-desom clean
+.PHONY: env demo bps-demo training-triplets train-model shifted-repo shifted-seeds-repos shifted-s3-repo shifted-s5-repo in-domain-repo evaluate-candidate evaluate-variety evaluate-shifted evaluate-shifted-s3 evaluate-shifted-s5 evaluate-sharp evaluate-coarse judge-candidate coarse-repo sharp-repo default-model default-desom relabel-desom quality-repo quality-model test test-fast lint docs bench bench-training bench-desom clean
 
 env:
 	@bash admin/make_env.sh >/dev/null
@@ -52,7 +52,11 @@ TRAIN_REPO ?= $(CURDIR)/rbsim_$(TRAIN_PRESET)_repo
 SHIFTED_REPO ?= $(CURDIR)/rbsim_shifted_repo
 COARSE_REPO ?= $(CURDIR)/rbsim_coarse_repo
 SHARP_REPO ?= $(CURDIR)/rbsim_sharp_repo
-# Training is one quantum: give it every core (pipetask grants one per quantum by default).
+# Training is one quantum: give it every core (pipetask grants one per quantum by default). Every
+# other pipetask here runs with -j 1: ctrl_mpexec starts a fresh process for each quantum when -j > 1,
+# which imports the stack (and loads the model) each time, so -j 2 cut triplets and evaluated 2.5x
+# slower than -j 1 (training.rst, "Running the training pipelines fast"). Evaluations of different
+# repositories run two at once instead: make -j 2 evaluate-candidate.
 CORES ?= $(shell nproc)
 PIPETASK := pipetask --log-level WARNING --log-level lsst.trainRealBogus=INFO --log-level lsst.trainDesom=INFO \
 	--log-level lsst.evaluateRealBogus=INFO run -b $(TRAIN_REPO) --register-dataset-types
@@ -62,7 +66,7 @@ TRAIN_SIM_OPTIONS ?=
 training-triplets: env
 	$(IN_ENV) test -f $(TRAIN_REPO)/butler.yaml || make_realbogus_sim_repo.py $(TRAIN_REPO) --preset $(TRAIN_PRESET) --seed 1 -j 2 $(SIM_OPTIONS) $(TRAIN_SIM_OPTIONS)
 	$(IN_ENV) butler query-collections $(TRAIN_REPO) u/rb/triplets3080 >/dev/null 2>&1 \
-		|| $(PIPETASK) -j 2 -i RBSimCam/sim -o u/rb/triplets3080 -p pipelines/BuildTrainingSet.yaml \
+		|| $(PIPETASK) -j 1 -i RBSimCam/sim -o u/rb/triplets3080 -p pipelines/BuildTrainingSet.yaml \
 		-d "skymap='DC2_sim' AND tract=3080"
 
 # Regenerate the shipped default model with the training pipelines: TrainRealBogus on tract 3080
@@ -82,7 +86,7 @@ train-model: training-triplets
 		$(TRAIN_OPTIONS)
 	$(IN_ENV) export_realbogus_onnx.py $(MODEL_OUT) $(MODEL_OUT:.pt=.onnx)
 default-model: train-model shifted-repo coarse-repo sharp-repo
-	$(IN_ENV) $(PIPETASK) -j 2 -i u/rb/$(MODEL_VERSION),RBSimCam/sim -o u/rb/$(MODEL_VERSION)/eval4024 \
+	$(IN_ENV) $(PIPETASK) -j 1 -i u/rb/$(MODEL_VERSION),RBSimCam/sim -o u/rb/$(MODEL_VERSION)/eval4024 \
 		-p pipelines/EvaluateRealBogus.yaml -d "skymap='DC2_sim' AND tract=4024" \
 		-c evaluateRealBogus:outputDir=$(TRAIN_REPO)/eval_$(MODEL_VERSION)
 	$(call EVALUATE_ON,$(SHIFTED_REPO),shifted)
@@ -94,7 +98,7 @@ default-model: train-model shifted-repo coarse-repo sharp-repo
 # already (so an interrupted evaluate-candidate goes on where it stopped; delete it to redo one).
 define EVALUATE_ON
 $(IN_ENV) test -f $(1)/eval_$(MODEL_VERSION)/metrics.json \
-	|| $(subst -b $(TRAIN_REPO),-b $(1),$(PIPETASK)) -j 2 -i RBSimCam/sim -o u/rb/$(MODEL_VERSION)/$(2)4024 \
+	|| $(subst -b $(TRAIN_REPO),-b $(1),$(PIPETASK)) -j 1 -i RBSimCam/sim -o u/rb/$(MODEL_VERSION)/$(2)4024 \
 	-p pipelines/EvaluateRealBogus.yaml -d "skymap='DC2_sim' AND tract=4024" \
 	-c parameters:modelSource=file -c parameters:modelFile=$(MODEL_OUT) \
 	-c evaluateRealBogus:outputDir=$(1)/eval_$(MODEL_VERSION)
@@ -108,8 +112,10 @@ shifted-repo: env
 # simulator's own galaxies, not the HST hosts of SIM_OPTIONS.
 SHIFTED_S3_REPO ?= $(CURDIR)/rbsim_shifted_s3
 SHIFTED_S5_REPO ?= $(CURDIR)/rbsim_shifted_s5
-shifted-seeds-repos: env
+shifted-seeds-repos: shifted-s3-repo shifted-s5-repo
+shifted-s3-repo: env
 	$(IN_ENV) test -f $(SHIFTED_S3_REPO)/butler.yaml || make_realbogus_sim_repo.py $(SHIFTED_S3_REPO) --preset shifted --seed 3 -j 2
+shifted-s5-repo: env
 	$(IN_ENV) test -f $(SHIFTED_S5_REPO)/butler.yaml || make_realbogus_sim_repo.py $(SHIFTED_S5_REPO) --preset shifted --seed 5 -j 2
 
 coarse-repo: env
@@ -123,19 +129,28 @@ sharp-repo: env
 # (IN_DOMAIN_REPO: the whole variety repository, seed 1, built if missing, as TRAIN_REPO is; tract 4024
 # built alone is another draw, since visit ids and each visit's conditions follow a tract's position in
 # the list), the three shifted tracts, sharp and coarse. Run it for the default too (MODEL_VERSION=rbsim09
-# MODEL_OUT=.../rb_default.pt), then judge-candidate compares the two.
+# MODEL_OUT=.../rb_default.pt), then judge-candidate compares the two. Each test is a target of its own
+# (evaluate-variety, ...), so make -j 2 evaluate-candidate evaluates two repositories at once, one core each
+# (-O keeps each one's log together).
 IN_DOMAIN_REPO ?= $(CURDIR)/rbsim_variety_repo
 REFERENCE_VERSION ?= rbsim09
 in-domain-repo: env
 	$(IN_ENV) test -f $(IN_DOMAIN_REPO)/butler.yaml || make_realbogus_sim_repo.py $(IN_DOMAIN_REPO) --preset variety --seed 1 -j 2 $(SIM_OPTIONS)
 	@grep -qx -- '- 3080' $(IN_DOMAIN_REPO)/simulation_summary.yaml && grep -qx -- '- 4024' $(IN_DOMAIN_REPO)/simulation_summary.yaml \
 		|| { echo "$(IN_DOMAIN_REPO) is not variety's two tracts (built with -c 'tracts=[...]'?): set IN_DOMAIN_REPO" >&2; exit 1; }
-evaluate-candidate: in-domain-repo shifted-repo shifted-seeds-repos sharp-repo coarse-repo
+evaluate-candidate: evaluate-variety evaluate-shifted evaluate-shifted-s3 evaluate-shifted-s5 evaluate-sharp \
+	evaluate-coarse
+evaluate-variety: in-domain-repo
 	$(call EVALUATE_ON,$(IN_DOMAIN_REPO),variety)
+evaluate-shifted: shifted-repo
 	$(call EVALUATE_ON,$(SHIFTED_REPO),shifted)
+evaluate-shifted-s3: shifted-s3-repo
 	$(call EVALUATE_ON,$(SHIFTED_S3_REPO),shifted)
+evaluate-shifted-s5: shifted-s5-repo
 	$(call EVALUATE_ON,$(SHIFTED_S5_REPO),shifted)
+evaluate-sharp: sharp-repo
 	$(call EVALUATE_ON,$(SHARP_REPO),sharp)
+evaluate-coarse: coarse-repo
 	$(call EVALUATE_ON,$(COARSE_REPO),coarse)
 judge-candidate: env
 	$(IN_ENV) realbogus_judge_candidate.py $(MODEL_VERSION) $(REFERENCE_VERSION) --in-domain $(IN_DOMAIN_REPO) \
