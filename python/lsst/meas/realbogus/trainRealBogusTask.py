@@ -27,6 +27,7 @@ from .cnn import (
     TripletBlocks,
     fit_calibration,
     get_architecture_class,
+    retain_freed_memory,
     train_classifier,
     training_key,
 )
@@ -154,6 +155,14 @@ class TrainRealBogusConfig(
         "removed after training. False: read and normalize every dataset every epoch.",
         default=True,
     )
+    retainFreedMemory = pexConfig.Field[bool](
+        doc="Have glibc's malloc keep freed memory in the process for the rest of its life (mmap threshold "
+        "32 MiB, trim threshold 1 GiB, top pad 256 MiB), so a training step reuses the last one's memory "
+        "instead of faulting it in again from the kernel: each epoch about 1.2-1.5 times as fast on 2 CPU "
+        "cores, at the cost of up to about 1 GiB more resident memory. Nothing changes in the weights. "
+        "Ignored where the C library is not glibc.",
+        default=True,
+    )
     ensembleSize = pexConfig.Field[int](
         doc="Networks trained (seeds seed, seed+1, ...; one validation split) and shipped as one deep "
         "ensemble: the score is the sigmoid of their mean logit, and RealBogusTask's scoreStd the spread "
@@ -266,6 +275,8 @@ class TrainRealBogusTask(pipeBase.PipelineTask):
         config = self.config
         if not triplets:
             raise ValueError("no realbogus_triplets datasets to train on: does the data query select any?")
+        if config.retainFreedMemory and not retain_freed_memory():
+            self.log.info("retainFreedMemory: the C library is not glibc; its allocator is left as it is.")
         with tempfile.TemporaryDirectory(prefix="realbogus_blocks_") as cache:
             blocks = TripletBlocks(
                 triplets,

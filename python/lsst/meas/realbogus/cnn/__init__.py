@@ -9,12 +9,15 @@
 - `~lsst.meas.realbogus.cnn.calibration`: `fit_calibration`, the temperature and offset of the
   logits fitted on the validation rows.
 - `~lsst.meas.realbogus.cnn.ensemble`: `Ensemble`, several trained networks in one module.
+- `~lsst.meas.realbogus.cnn.allocator`: `retain_freed_memory`, glibc's ``malloc`` told to keep
+  freed memory for the next training step.
 - `~lsst.meas.realbogus.cnn.checkpoints`: `MemberCheckpoints`, trained members kept on disk so
   that an interrupted ensemble training resumes.
 
 Importing this package imports torch.
 """
 
+from .allocator import *  # noqa: F401, F403
 from .architectures import *  # noqa: F401, F403
 from .blocks import *  # noqa: F401, F403
 from .calibration import *  # noqa: F401, F403

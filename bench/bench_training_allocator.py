@@ -1,0 +1,103 @@
+#!/usr/bin/env python
+"""Benchmark `train_classifier` with glibc's default allocator settings and with `retain_freed_memory`.
+
+Usage: python bench/bench_training_allocator.py [--cutouts 24000] [--epochs 2] [--threads 2] [--repeats 2]
+
+Each run is a fresh process (the allocator's settings hold for a process's life) training
+``dia_cnn`` on random 3x51x51 stamps held in memory, alternately without and with
+`~lsst.meas.realbogus.cnn.allocator.retain_freed_memory` (what ``TrainRealBogusTask``'s
+``retainFreedMemory`` does) so that both see the same machine load: wall time, minor page faults,
+user and system CPU time, and the ratio of the two. The lower limit measured in the same process:
+the same number of training steps on one fixed batch, with nothing else (no reading, shuffling,
+augmentation or validation), after the allocator has settled.
+
+Figures are kept in doc/lsst.meas.realbogus/training.rst ("Training speed").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+
+
+def child(cutouts: int, epochs: int, threads: int, retain: bool) -> dict:
+    """Train once in this process; the figures as a dict."""
+    import numpy as np
+    import torch
+    from lsst.meas.realbogus.cnn import ArrayBlocks, get_architecture, retain_freed_memory, train_classifier
+    from torch import nn
+
+    torch.set_num_threads(threads)
+    if retain and not retain_freed_memory():
+        raise RuntimeError("retain_freed_memory had no effect: not glibc?")
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(cutouts, 3, 51, 51)).astype(np.float32)
+    y = rng.random(cutouts) < 0.3
+    x[y, :, 23:28, 23:28] += 3.0
+    before, start = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+    result = train_classifier(ArrayBlocks(x, y), epochs=epochs, patience=epochs, seed=1)
+    seconds, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF)
+    steps = sum(-(-round(cutouts * 0.85) // 128) for _ in range(epochs))
+    # The lower limit: as many steps on one batch, channels-last as in training, warmed up.
+    model = get_architecture("dia_cnn", 3, 51).to(memory_format=torch.channels_last).train()
+    batch = torch.randn(128, 3, 51, 51).contiguous(memory_format=torch.channels_last)
+    labels = (torch.rand(128) > 0.7).float()
+    optimizer, loss_fn = torch.optim.Adam(model.parameters()), nn.BCEWithLogitsLoss()
+    for i in range(steps + 20):
+        if i == 20:
+            step_start = time.perf_counter()
+        optimizer.zero_grad()
+        loss_fn(model(batch), labels).backward()
+        optimizer.step()
+    return {
+        "seconds": seconds,
+        "faults": after.ru_minflt - before.ru_minflt,
+        "user": after.ru_utime - before.ru_utime,
+        "sys": after.ru_stime - before.ru_stime,
+        "steps_only": time.perf_counter() - step_start,
+        "best_epoch": result.best_epoch,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--cutouts", type=int, default=24000)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--child", choices=("default", "retain"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        figures = child(args.cutouts, args.epochs, args.threads, args.child == "retain")
+        print(json.dumps(figures))
+        return
+    print(
+        f"train_classifier, dia_cnn, {args.cutouts} random cutouts in memory, {args.epochs} epochs, "
+        f"{args.threads} threads; each run a fresh process"
+    )
+    for round_ in range(1, args.repeats + 1):
+        times = {}
+        for mode in ("default", "retain"):
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", mode, *sys.argv[1:]],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            f = json.loads(out.stdout.strip().splitlines()[-1])
+            times[mode] = f["seconds"]
+            bare, kernel = f["steps_only"] / f["seconds"], f["sys"] / (f["user"] + f["sys"])
+            print(
+                f"round {round_}: {mode:8s} {f['seconds']:6.1f} s ({bare:.2f} of it the bare steps, "
+                f"{f['steps_only']:.1f} s), {f['faults']:9d} minor faults, "
+                f"user {f['user']:5.1f} s, sys {f['sys']:5.1f} s ({kernel:.0%})"
+            )
+        print(f"round {round_}: retain / default time: {times['retain'] / times['default']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
