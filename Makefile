@@ -55,7 +55,7 @@ SHARP_REPO ?= $(CURDIR)/rbsim_sharp_repo
 # Training is one quantum: give it every core (pipetask grants one per quantum by default). Every
 # other pipetask here runs with -j 1: ctrl_mpexec starts a fresh process for each quantum when -j > 1,
 # which imports the stack (and loads the model) each time, so -j 2 cut triplets and evaluated 2.5x
-# slower than -j 1 (training.rst, "Running the training pipelines fast"). Evaluations of different
+# slower than -j 1 (training.rst, "Running the pipelines fast"). Evaluations of different
 # repositories run two at once instead: make -j 2 evaluate-candidate.
 CORES ?= $(shell nproc)
 PIPETASK := pipetask --log-level WARNING --log-level lsst.trainRealBogus=INFO --log-level lsst.trainDesom=INFO \
