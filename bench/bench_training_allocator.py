@@ -28,8 +28,8 @@ def child(cutouts: int, epochs: int, threads: int, retain: bool) -> dict:
     """Train once in this process; the figures as a dict."""
     import numpy as np
     import torch
-    from lsst.meas.realbogus.cnn import ArrayBlocks, get_architecture, retain_freed_memory, train_classifier
-    from torch import nn
+    from bench_training_step import step_seconds
+    from lsst.meas.realbogus.cnn import ArrayBlocks, retain_freed_memory, train_classifier
 
     torch.set_num_threads(threads)
     if retain and not retain_freed_memory():
@@ -41,25 +41,15 @@ def child(cutouts: int, epochs: int, threads: int, retain: bool) -> dict:
     before, start = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
     result = train_classifier(ArrayBlocks(x, y), epochs=epochs, patience=epochs, seed=1)
     seconds, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF)
-    steps = sum(-(-round(cutouts * 0.85) // 128) for _ in range(epochs))
-    # The lower limit: as many steps on one batch, channels-last as in training, warmed up.
-    model = get_architecture("dia_cnn", 3, 51).to(memory_format=torch.channels_last).train()
-    batch = torch.randn(128, 3, 51, 51).contiguous(memory_format=torch.channels_last)
-    labels = (torch.rand(128) > 0.7).float()
-    optimizer, loss_fn = torch.optim.Adam(model.parameters()), nn.BCEWithLogitsLoss()
-    for i in range(steps + 20):
-        if i == 20:
-            step_start = time.perf_counter()
-        optimizer.zero_grad()
-        loss_fn(model(batch), labels).backward()
-        optimizer.step()
+    # The lower limit: as many steps of the same batch size on one batch (channels-last, as trained).
+    n_train = result.counts["train_real"] + result.counts["train_bogus"]
+    steps = epochs * -(-n_train // 128)
     return {
         "seconds": seconds,
         "faults": after.ru_minflt - before.ru_minflt,
         "user": after.ru_utime - before.ru_utime,
         "sys": after.ru_stime - before.ru_stime,
-        "steps_only": time.perf_counter() - step_start,
-        "best_epoch": result.best_epoch,
+        "steps_only": step_seconds("dia_cnn", 128, steps, channels_last=True) * steps,
     }
 
 

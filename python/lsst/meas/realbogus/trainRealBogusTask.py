@@ -276,7 +276,10 @@ class TrainRealBogusTask(pipeBase.PipelineTask):
         if not triplets:
             raise ValueError("no realbogus_triplets datasets to train on: does the data query select any?")
         if config.retainFreedMemory and not retain_freed_memory():
-            self.log.info("retainFreedMemory: the C library is not glibc; its allocator is left as it is.")
+            self.log.info(
+                "retainFreedMemory: the C library has no mallopt (not glibc: its allocator is left as it "
+                "is) or refused one of the settings (the others hold)."
+            )
         with tempfile.TemporaryDirectory(prefix="realbogus_blocks_") as cache:
             blocks = TripletBlocks(
                 triplets,

@@ -40,18 +40,22 @@ def retain_freed_memory(
     top_pad : `int`
         Extra bytes obtained whenever the heap grows.
 
+    Each setting is passed as a C ``int``: a value above ``2**31 - 1`` is
+    taken as that.
+
     Returns
     -------
     applied : `bool`
         `True` if every setting was accepted; `False` where the C library
-        has no ``mallopt`` (not glibc: macOS, musl) or refused one, in which
-        case nothing else changes.
+        has no ``mallopt`` (not glibc: macOS, musl; nothing changes) or
+        refused one of the settings (the others hold).
     """
-    for name, value in (
-        ("mmap_threshold", mmap_threshold),
-        ("trim_threshold", trim_threshold),
-        ("top_pad", top_pad),
-    ):
+    settings = (
+        ("mmap_threshold", _M_MMAP_THRESHOLD, mmap_threshold),
+        ("trim_threshold", _M_TRIM_THRESHOLD, trim_threshold),
+        ("top_pad", _M_TOP_PAD, top_pad),
+    )
+    for name, _, value in settings:
         if value < 0:
             raise ValueError(f"{name} must be >= 0, got {value}")
     try:
@@ -61,10 +65,6 @@ def retain_freed_memory(
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     mallopt.restype = ctypes.c_int
     ok = True
-    for param, value in (
-        (_M_MMAP_THRESHOLD, mmap_threshold),
-        (_M_TRIM_THRESHOLD, trim_threshold),
-        (_M_TOP_PAD, top_pad),
-    ):
+    for _, param, value in settings:
         ok = mallopt(param, min(value, 2**31 - 1)) == 1 and ok
     return ok
