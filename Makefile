@@ -75,7 +75,7 @@ training-triplets: env
 # make default-model resumes after the last finished epoch; the members are keyed by the triplets'
 # content, so a directory copied beside a training repository rebuilt elsewhere resumes there too.
 MODEL_OUT ?= $(CURDIR)/python/lsst/meas/realbogus/models/rb_default.pt
-MODEL_VERSION ?= rbsim09
+MODEL_VERSION ?= rbsim13
 CHECKPOINT_DIR ?= $(TRAIN_REPO)/members_$(MODEL_VERSION)
 TRAIN_OPTIONS ?= -c trainRealBogus:epochs=45 -c trainRealBogus:patience=10 -c trainRealBogus:normalization=robust_asinh \
 	-c trainRealBogus:ensembleSize=3
@@ -85,13 +85,15 @@ train-model: training-triplets
 		-c trainRealBogus:outputFile=$(MODEL_OUT) -c trainRealBogus:checkpointDir=$(CHECKPOINT_DIR) \
 		$(TRAIN_OPTIONS)
 	$(IN_ENV) export_realbogus_onnx.py $(MODEL_OUT) $(MODEL_OUT:.pt=.onnx)
-default-model: train-model shifted-repo coarse-repo sharp-repo
-	$(IN_ENV) $(PIPETASK) -j 1 -i u/rb/$(MODEL_VERSION),RBSimCam/sim -o u/rb/$(MODEL_VERSION)/eval4024 \
-		-p pipelines/EvaluateRealBogus.yaml -d "skymap='DC2_sim' AND tract=4024" \
-		-c evaluateRealBogus:outputDir=$(TRAIN_REPO)/eval_$(MODEL_VERSION)
-	$(call EVALUATE_ON,$(SHIFTED_REPO),shifted)
-	$(call EVALUATE_ON,$(COARSE_REPO),coarse)
-	$(call EVALUATE_ON,$(SHARP_REPO),sharp)
+# The default (rbsim13) is trained on tract 3080 of the blurfield6 preset, built alone (MODEL_PRESET,
+# MODEL_SIM_OPTIONS; the training repository of default-desom stays variety's), then evaluated on every
+# test of evaluate-candidate (IN_DOMAIN_REPO holds the in-domain tract 4024).
+MODEL_PRESET ?= blurfield6
+MODEL_SIM_OPTIONS ?= -c 'tracts=[3080]'
+default-model: TRAIN_PRESET = $(MODEL_PRESET)
+default-model: TRAIN_SIM_OPTIONS = $(MODEL_SIM_OPTIONS)
+default-model: train-model
+	$(MAKE) evaluate-candidate
 
 # EvaluateRealBogus of MODEL_OUT on tract 4024 of a test repository: $(call EVALUATE_ON,REPO,NAME)
 # writes u/rb/MODEL_VERSION/NAME4024 and REPO/eval_MODEL_VERSION, unless that holds metrics.json

@@ -16,9 +16,9 @@ def _write(repo, version, metrics):
 def test_judges_from_the_evaluation_directories(tmp_path, capsys, simulated_metrics):
     repos = {name: tmp_path / name for name in ("variety", "shifted_s2", "sharp", "coarse")}
     seeds = {"variety": 1, "shifted_s2": 2, "sharp": 4, "coarse": 5}
-    for version in ("ref", "same", "glints"):
+    for version in ("ref", "same", "glints", "glints3"):
         for name, repo in repos.items():
-            glints = 2 if version == "glints" and name == "sharp" else 0
+            glints = {"glints": 2, "glints3": 3}.get(version, 0) if name == "sharp" else 0
             _write(repo, version, simulated_metrics(seeds[name], glints_above=glints))
     variety, shifted, sharp, coarse = (str(repo) for repo in repos.values())
     two = ["--in-domain", variety, "--shifted", shifted]
@@ -45,6 +45,12 @@ def test_judges_from_the_evaluation_directories(tmp_path, capsys, simulated_metr
     assert main(["glints", "ref", *four, "--confident-allowance", "2", "--check"]) == 0
     out = capsys.readouterr().out
     assert "pass  sharp sharp: glint above 0.99" in out and "<= 2 of 100 (1%, at least 2)" in out
+    # Against a reference with 3 of 100, also over the target, 2 of 100 are no worse: they pass, unless
+    # every target is absolute (the rule rbsim13 was pre-registered under).
+    assert main(["glints", "glints3", *four, "--check"]) == 0
+    assert "or no worse than the reference, which fails it (3 of 100)" in capsys.readouterr().out
+    assert main(["glints", "glints3", *four, "--check", "--absolute-targets"]) == 1
+    assert "FAIL  sharp sharp: glint above 0.99" in capsys.readouterr().out
     # A negative allowance is refused by the parser (exit 2), naming the option.
     with pytest.raises(SystemExit) as exit_info:
         main(["glints", "ref", *four, "--confident-allowance", "-1"])

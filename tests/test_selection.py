@@ -103,3 +103,36 @@ def test_the_two_models_must_share_their_tests(simulated_metrics):
         judge_candidate(candidate, reference)
     with pytest.raises(ValueError, match="unknown parts"):
         judge_candidate({"narrow": {}}, {"narrow": {}})
+
+
+def test_a_target_the_reference_misses_too_needs_only_no_worse(simulated_metrics):
+    reference = _tests(simulated_metrics)
+    candidate = _tests(simulated_metrics)
+    # The reference has 4 of 52 sharp glints above 0.99, over the target's 1; 3 are no worse, 5 are.
+    reference["sharp"]["sharp"] = simulated_metrics(4, glints=52, glints_above=4)
+    for above, passed in ((3, True), (4, True), (5, False)):
+        candidate["sharp"]["sharp"] = simulated_metrics(4, glints=52, glints_above=above)
+        (glints,) = [
+            c
+            for c in judge_candidate(candidate, reference)
+            if (c.test, c.figure) == ("sharp sharp", "glint above 0.99")
+        ]
+        assert glints.passed == passed and "which fails it (4 of 52)" in glints.limit
+    # Under the rule of absolute targets (rbsim13's pre-registered one) 3 of 52 fail.
+    candidate["sharp"]["sharp"] = simulated_metrics(4, glints=52, glints_above=3)
+    absolute = SelectionRule(noWorseWhereReferenceFails=False)
+    failed = [(c.test, c.figure) for c in judge_candidate(candidate, reference, absolute) if not c.passed]
+    assert failed == [("sharp sharp", "glint above 0.99")]
+    # Where the reference meets the target, the candidate must meet it too.
+    reference["sharp"]["sharp"] = simulated_metrics(4, glints=52, glints_above=1)
+    (glints,) = [
+        c
+        for c in judge_candidate(candidate, reference)
+        if (c.test, c.figure) == ("sharp sharp", "glint above 0.99")
+    ]
+    assert not glints.passed and "reference" not in glints.limit
+    # A model that misses targets passes every clause against itself (in-domain MDR and completeness
+    # too: weak scores miss them), and a better one passes where an absolute rule fails it.
+    weak = _tests(simulated_metrics, shift=1.2)
+    assert not all(c.passed for c in judge_candidate(weak, weak, absolute))
+    assert all(c.passed for c in judge_candidate(weak, weak))

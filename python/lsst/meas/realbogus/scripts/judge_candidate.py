@@ -79,6 +79,13 @@ def main(argv: list[str] | None = None) -> int:
         help="Detections above 0.99 every judged bogus kind may have whatever its size (default "
         f"{SelectionRule.confidentAllowance}; 0 is the rule rbsim09 to rbsim12 were judged under).",
     )
+    parser.add_argument(
+        "--absolute-targets",
+        action="store_true",
+        help="Fail every target clause the candidate misses, even where the reference misses it by more "
+        "(the rule rbsim13 was pre-registered under); by default such a clause passes a candidate no "
+        "worse there than the reference.",
+    )
     parser.add_argument("--check", action="store_true", help="Exit with 1 if the candidate fails.")
     args = parser.parse_args(argv)
     parts = {"inDomain": args.in_domain, "shifted": args.shifted, "sharp": args.sharp, "coarse": args.coarse}
@@ -88,7 +95,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         candidate = read_evaluations(parts, args.candidate)
         reference = read_evaluations(parts, args.reference)
-        rule = SelectionRule(confidentAllowance=args.confident_allowance)
+        rule = SelectionRule(
+            confidentAllowance=args.confident_allowance,
+            noWorseWhereReferenceFails=not args.absolute_targets,
+        )
         clauses = judge_candidate(candidate, reference, rule)
     except (OSError, ValueError, KeyError) as err:
         print(f"realbogus_judge_candidate.py: {err}", file=sys.stderr)
