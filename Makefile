@@ -41,9 +41,10 @@ bps-demo: env
 	$(IN_ENV) realbogus_bps.py submit bps/realbogus.yaml -b $(REPO) -o $(BPS_OUTPUT)
 	$(IN_ENV) realbogus_score_report.py $(REPO) $(BPS_OUTPUT)
 
-# The training repository (variety preset, seed 1) and its labelled triplets of tract 3080, built
-# once and reused by default-model and default-desom; TRAIN_PRESET=training gives the repository
-# rbsim03 and desom01 were trained on. The shifted repository (shifted preset, seed 2: a PSF family
+# The training repository (variety preset, seed 1, unless TRAIN_PRESET says otherwise; default-model
+# sets it to MODEL_PRESET) and its labelled triplets of tract 3080, built once and reused by
+# train-model and default-desom; TRAIN_PRESET=training gives the repository rbsim03 and desom01 were
+# trained on. The shifted repository (shifted preset, seed 2: a PSF family
 # and a sampling outside the variety preset's ranges), the coarse one (coarse preset, seed 4: a
 # camera of 1 arcsec pixels) and the sharp one (sharp preset, seed 2: templates broader than most
 # visits, which are subtracted by convolving the science) are only evaluated on.
