@@ -59,7 +59,8 @@ SHARP_REPO ?= $(CURDIR)/rbsim_sharp_repo
 # slower than -j 1 (training.rst, "Running the pipelines fast"). Evaluations of different
 # repositories run two at once instead: make -j 2 evaluate-candidate.
 CORES ?= $(shell nproc)
-PIPETASK := pipetask --log-level WARNING --log-level lsst.trainRealBogus=INFO --log-level lsst.trainDesom=INFO \
+# Expanded where used (=, not :=), so that a target's own TRAIN_REPO (default-model's) is its -b.
+PIPETASK = pipetask --log-level WARNING --log-level lsst.trainRealBogus=INFO --log-level lsst.trainDesom=INFO \
 	--log-level lsst.evaluateRealBogus=INFO run -b $(TRAIN_REPO) --register-dataset-types
 # TRAIN_SIM_OPTIONS: -c options for the training repository alone (e.g. -c 'tracts=[3080]' to build the
 # training tract only, which is the same tract pixel for pixel).

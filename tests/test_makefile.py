@@ -78,3 +78,29 @@ def test_training_pipelines_run_quanta_in_one_process(tmp_path):
         if "TrainRealBogus.yaml" in command:
             assert "-n " in command  # one quantum given every core
         assert _jobs(command) == 1, command
+
+
+def test_default_model_trains_on_its_own_preset_and_runs_every_test(tmp_path):
+    # The default's training repository is MODEL_PRESET's (blurfield6, tract 3080 alone); its triplets
+    # and training must be run on it, not on TRAIN_PRESET's variety repository that default-desom uses.
+    result = subprocess.run(
+        ["make", "-n", "-C", str(ROOT), "default-model", f"HOSTS={tmp_path / 'none'}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    text = result.stdout.replace("\\\n", " ")
+    model_repo = ROOT / "rbsim_blurfield6_repo"
+    assert f"make_realbogus_sim_repo.py {model_repo} --preset blurfield6 --seed 1" in text
+    assert "-c 'tracts=[3080]'" in text
+    commands = [line for line in text.splitlines() if re.search(r"\bpipetask\b.*\brun\b", line)]
+    (triplets,) = [c for c in commands if "BuildTrainingSet.yaml" in c]
+    (training,) = [c for c in commands if "TrainRealBogus.yaml" in c]
+    assert f"-b {model_repo} " in triplets and f"-b {model_repo} " in training
+    assert "-o u/rb/rbsim13 " in training
+    evaluations = [c for c in commands if "EvaluateRealBogus.yaml" in c]
+    assert len(evaluations) == len(TESTS)
+    assert not any(f"-b {model_repo} " in c for c in evaluations)
+    # default-desom keeps variety's repository.
+    (desom,) = [c for c in _dry_run("default-desom") if "TrainDesom.yaml" in c]
+    assert f"-b {ROOT / 'rbsim_variety_repo'} " in desom
