@@ -1,7 +1,8 @@
 #!/usr/bin/env python
-"""Benchmark `train_classifier` with glibc's default allocator settings and with `retain_freed_memory`.
+"""Benchmark training with glibc's default allocator settings and with `retain_freed_memory`.
 
-Usage: python bench/bench_training_allocator.py [--cutouts 24000] [--epochs 2] [--threads 2] [--repeats 2]
+Usage: python bench/bench_training_allocator.py [--trainer dia_cnn|desom] [--cutouts 24000] [--epochs 2]
+[--threads 2] [--repeats 2]
 
 Each run is a fresh process (the allocator's settings hold for a process's life) training
 ``dia_cnn`` on random 3x51x51 stamps held in memory, alternately without and with
@@ -9,7 +10,9 @@ Each run is a fresh process (the allocator's settings hold for a process's life)
 ``retainFreedMemory`` does) so that both see the same machine load: wall time, minor page faults,
 user and system CPU time, and the ratio of the two. The lower limit measured in the same process:
 the same number of training steps on one fixed batch, with nothing else (no reading, shuffling,
-augmentation or validation), after the allocator has settled.
+augmentation or validation), after the allocator has settled. ``--trainer desom`` trains a DESOM
+(`~lsst.meas.realbogus.desom.training.train_desom`, TrainDesomTask's defaults: 1x32x32 thumbnails,
+``--epochs`` epochs of the autoencoder and of the map) instead, with no lower limit.
 
 Figures are kept in doc/lsst.meas.realbogus/training.rst ("Training speed").
 """
@@ -24,17 +27,30 @@ import sys
 import time
 
 
-def child(cutouts: int, epochs: int, threads: int, retain: bool) -> dict:
+def child(trainer: str, cutouts: int, epochs: int, threads: int, retain: bool) -> dict:
     """Train once in this process; the figures as a dict."""
     import numpy as np
     import torch
     from bench_training_step import step_seconds
     from lsst.meas.realbogus.cnn import ArrayBlocks, retain_freed_memory, train_classifier
+    from lsst.meas.realbogus.desom.training import train_desom
 
     torch.set_num_threads(threads)
     if retain and not retain_freed_memory():
         raise RuntimeError("retain_freed_memory had no effect: not glibc?")
     rng = np.random.default_rng(1)
+    if trainer == "desom":
+        x = rng.normal(size=(cutouts, 1, 32, 32)).astype(np.float32)
+        before, start = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+        train_desom(ArrayBlocks(x, np.zeros(cutouts, bool)), autoencoder_epochs=epochs, som_epochs=epochs)
+        seconds, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF)
+        return {
+            "seconds": seconds,
+            "faults": after.ru_minflt - before.ru_minflt,
+            "user": after.ru_utime - before.ru_utime,
+            "sys": after.ru_stime - before.ru_stime,
+            "steps_only": None,
+        }
     x = rng.normal(size=(cutouts, 3, 51, 51)).astype(np.float32)
     y = rng.random(cutouts) < 0.3
     x[y, :, 23:28, 23:28] += 3.0
@@ -55,6 +71,7 @@ def child(cutouts: int, epochs: int, threads: int, retain: bool) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--trainer", choices=("dia_cnn", "desom"), default="dia_cnn")
     parser.add_argument("--cutouts", type=int, default=24000)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
@@ -62,11 +79,11 @@ def main() -> None:
     parser.add_argument("--child", choices=("default", "retain"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        figures = child(args.cutouts, args.epochs, args.threads, args.child == "retain")
+        figures = child(args.trainer, args.cutouts, args.epochs, args.threads, args.child == "retain")
         print(json.dumps(figures))
         return
     print(
-        f"train_classifier, dia_cnn, {args.cutouts} random cutouts in memory, {args.epochs} epochs, "
+        f"{args.trainer}, {args.cutouts} random cutouts in memory, {args.epochs} epochs, "
         f"{args.threads} threads; each run a fresh process"
     )
     for round_ in range(1, args.repeats + 1):
@@ -80,10 +97,14 @@ def main() -> None:
             )
             f = json.loads(out.stdout.strip().splitlines()[-1])
             times[mode] = f["seconds"]
-            bare, kernel = f["steps_only"] / f["seconds"], f["sys"] / (f["user"] + f["sys"])
+            kernel = f["sys"] / (f["user"] + f["sys"])
+            bare = (
+                ""
+                if f["steps_only"] is None
+                else f" ({f['steps_only'] / f['seconds']:.2f} of it the bare steps, {f['steps_only']:.1f} s)"
+            )
             print(
-                f"round {round_}: {mode:8s} {f['seconds']:6.1f} s ({bare:.2f} of it the bare steps, "
-                f"{f['steps_only']:.1f} s), {f['faults']:9d} minor faults, "
+                f"round {round_}: {mode:8s} {f['seconds']:6.1f} s{bare}, {f['faults']:9d} minor faults, "
                 f"user {f['user']:5.1f} s, sys {f['sys']:5.1f} s ({kernel:.0%})"
             )
         print(f"round {round_}: retain / default time: {times['retain'] / times['default']:.2f}")

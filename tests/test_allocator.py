@@ -44,7 +44,7 @@ libc.mallinfo2.restype = MallInfo2
 # what else the heap holds, which differs between machines).
 libc.mallopt(-3, 128 << 10)
 libc.mallopt(-1, 128 << 10)
-applied = retain_freed_memory() if {retain} else None
+{apply}
 before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 held = []
 for _ in range(40):
@@ -53,7 +53,7 @@ for _ in range(40):
     del xs
     held.append(libc.mallinfo2().fordblks)
 after = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-print(json.dumps({{"applied": applied, "faults": after - before, "held": min(held)}}))
+print(json.dumps({{"faults": after - before, "held": min(held)}}))
 """
 
 _TRAIN = """
@@ -80,9 +80,8 @@ print(json.dumps({{"digest": digest.hexdigest()}}))
 @needs_mallinfo2
 def test_freed_memory_is_kept_and_reused_not_faulted_in_again():
     block_bytes = 8 * (12 << 20)
-    returned = _run(_FAULTS.format(retain=False))
-    retained = _run(_FAULTS.format(retain=True))
-    assert retained["applied"] is True
+    returned = _run(_FAULTS.format(apply=""))
+    retained = _run(_FAULTS.format(apply="assert retain_freed_memory() is True"))
     # Set to give memory back, malloc keeps none of the freed 96 MiB: each step maps it again.
     assert returned["held"] < block_bytes
     # retain_freed_memory overrides that: after every step the freed blocks stay in the heap ...
@@ -99,3 +98,23 @@ def test_training_weights_do_not_depend_on_the_allocator():
 def test_negative_settings_are_refused():
     with pytest.raises(ValueError, match="trim_threshold"):
         retain_freed_memory(trim_threshold=-1)
+
+
+@needs_glibc
+@needs_mallinfo2
+@pytest.mark.parametrize(
+    "module, config",
+    [
+        ("trainRealBogusTask", "TrainRealBogusConfig"),
+        ("trainDesomTask", "TrainDesomConfig"),
+        ("trainExposureQualityTask", "TrainExposureQualityConfig"),
+    ],
+)
+def test_each_training_task_keeps_freed_memory_unless_told_not_to(module, config):
+    block_bytes = 8 * (12 << 20)
+    apply = (
+        f"import logging\nfrom lsst.meas.realbogus.{module} import {config}\nconfig = {config}()\n"
+        "config.retainFreedMemory = {on}\nconfig.apply_retain_freed_memory(logging.getLogger())"
+    )
+    assert _run(_FAULTS.format(apply=apply.format(on=True)))["held"] >= block_bytes
+    assert _run(_FAULTS.format(apply=apply.format(on=False)))["held"] < block_bytes

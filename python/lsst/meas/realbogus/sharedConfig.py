@@ -17,10 +17,12 @@ __all__ = (
     "QualityClassesMixin",
     "QualityModelSourceMixin",
     "QualitySourcesMixin",
+    "RetainFreedMemoryMixin",
     "TorchDeviceMixin",
     "check_version_field",
 )
 
+import logging
 import os
 
 import lsst.pex.config as pexConfig
@@ -243,6 +245,34 @@ class TorchDeviceMixin(pexConfig.Config):
             check_device(self.device)
         except ValueError as err:
             raise pexConfig.FieldValidationError(TorchDeviceMixin.device, self, str(err)) from None
+
+
+class RetainFreedMemoryMixin(pexConfig.Config):
+    """Whether a training task has glibc's ``malloc`` keep freed memory.
+
+    The task calls `apply_retain_freed_memory` at the start of ``run``.
+    """
+
+    retainFreedMemory = pexConfig.Field[bool](
+        doc="Have glibc's malloc keep freed memory in the process for the rest of its life (mmap threshold "
+        "32 MiB, trim threshold 1 GiB, top pad 256 MiB), so a training step reuses the last one's memory "
+        "instead of faulting it in again from the kernel: measured on 2 CPU cores, dia_cnn epochs 1.2-1.5 "
+        "times and DESOM training 1.2-1.3 times as fast, at the cost of up to about 1 GiB more resident "
+        "memory. Nothing changes in the weights. Ignored where the C library is not glibc.",
+        default=True,
+    )
+
+    def apply_retain_freed_memory(self, log: logging.Logger) -> None:
+        """Apply ``retainFreedMemory`` to this process, saying so in ``log`` if it cannot be."""
+        if not self.retainFreedMemory:
+            return
+        from .cnn.allocator import retain_freed_memory
+
+        if not retain_freed_memory():
+            log.info(
+                "retainFreedMemory: the C library has no mallopt (not glibc: its allocator is left as it "
+                "is) or refused one of the settings (the others hold)."
+            )
 
 
 class QualitySourcesMixin(pexConfig.Config):

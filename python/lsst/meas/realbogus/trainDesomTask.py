@@ -30,7 +30,7 @@ from .desom.stacking import fit_stacker, stacking_features
 from .desom.training import train_desom
 from .evaluation.metrics import score_curves
 from .inference import LoadedModel, load_model, set_torch_threads
-from .sharedConfig import ModelSourceMixin, TorchDeviceMixin, check_version_field
+from .sharedConfig import ModelSourceMixin, RetainFreedMemoryMixin, TorchDeviceMixin, check_version_field
 from .sharedConnections import (
     DesomConnections,
     ModelConnections,
@@ -74,7 +74,11 @@ class TrainDesomConnections(TripletTrainingConnections, ModelConnections, dimens
 
 
 class TrainDesomConfig(
-    ModelSourceMixin, TorchDeviceMixin, pipeBase.PipelineTaskConfig, pipelineConnections=TrainDesomConnections
+    ModelSourceMixin,
+    RetainFreedMemoryMixin,
+    TorchDeviceMixin,
+    pipeBase.PipelineTaskConfig,
+    pipelineConnections=TrainDesomConnections,
 ):
     """Configuration of `TrainDesomTask` (defaults: seed 000's Table 1 and section 4.2)."""
 
@@ -327,6 +331,7 @@ class TrainDesomTask(pipeBase.PipelineTask):
         config = self.config
         if not triplets:
             raise ValueError("no realbogus_triplets datasets to train on: does the data query select any?")
+        config.apply_retain_freed_memory(self.log)
         if config.useClassifier and self.model is None:
             raise RuntimeError("No classifier: with modelSource='butler', set task.model before run().")
         relabelled = None

@@ -44,7 +44,13 @@ from .quality.labelling import (
 from .quality.metrics import quality_metrics
 from .quality.plots import plot_label_map
 from .quality.sources import source_thumbnails
-from .sharedConfig import QualityClassesMixin, QualitySourcesMixin, TorchDeviceMixin, check_version_field
+from .sharedConfig import (
+    QualityClassesMixin,
+    QualitySourcesMixin,
+    RetainFreedMemoryMixin,
+    TorchDeviceMixin,
+    check_version_field,
+)
 from .sharedConnections import (
     DetectorInputConnections,
     QualityModelConnections,
@@ -96,6 +102,7 @@ class TrainExposureQualityConnections(pipeBase.PipelineTaskConnections, dimensio
 class TrainExposureQualityConfig(
     QualityClassesMixin,
     QualitySourcesMixin,
+    RetainFreedMemoryMixin,
     TorchDeviceMixin,
     pipeBase.PipelineTaskConfig,
     pipelineConnections=TrainExposureQualityConnections,
@@ -353,6 +360,7 @@ class TrainExposureQualityTask(pipeBase.PipelineTask):
             raise ValueError(
                 f"no known quality for visits {missing[:10]}{'...' if len(missing) > 10 else ''}"
             )
+        config.apply_retain_freed_memory(self.log)
         thumbnails = ModelInput(("science",), config.thumbnailSize, config.normalization)
         start = time.perf_counter()
         exposures = self._cut(images, thumbnails)

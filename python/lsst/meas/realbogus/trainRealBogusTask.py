@@ -27,7 +27,6 @@ from .cnn import (
     TripletBlocks,
     fit_calibration,
     get_architecture_class,
-    retain_freed_memory,
     train_classifier,
     training_key,
 )
@@ -40,7 +39,7 @@ from .inference import (
     save_torchscript,
     set_torch_threads,
 )
-from .sharedConfig import TorchDeviceMixin, check_version_field
+from .sharedConfig import RetainFreedMemoryMixin, TorchDeviceMixin, check_version_field
 from .sharedConnections import ModelConnections, TripletTrainingConnections, connect_to
 from .stamps import CHANNELS, NORMALIZATIONS, LabelledTriplets, ModelInput, triplets_digest
 
@@ -68,7 +67,10 @@ class TrainRealBogusConnections(TripletTrainingConnections, dimensions=()):
 
 
 class TrainRealBogusConfig(
-    TorchDeviceMixin, pipeBase.PipelineTaskConfig, pipelineConnections=TrainRealBogusConnections
+    RetainFreedMemoryMixin,
+    TorchDeviceMixin,
+    pipeBase.PipelineTaskConfig,
+    pipelineConnections=TrainRealBogusConnections,
 ):
     """Configuration of `TrainRealBogusTask`."""
 
@@ -153,14 +155,6 @@ class TrainRealBogusConfig(
         "so later epochs neither read the butler nor normalize again. Memory use is the same; the "
         "directory grows to the size of the training set (about 31 kB per 3x51x51 triplet) and is "
         "removed after training. False: read and normalize every dataset every epoch.",
-        default=True,
-    )
-    retainFreedMemory = pexConfig.Field[bool](
-        doc="Have glibc's malloc keep freed memory in the process for the rest of its life (mmap threshold "
-        "32 MiB, trim threshold 1 GiB, top pad 256 MiB), so a training step reuses the last one's memory "
-        "instead of faulting it in again from the kernel: each epoch about 1.2-1.5 times as fast on 2 CPU "
-        "cores, at the cost of up to about 1 GiB more resident memory. Nothing changes in the weights. "
-        "Ignored where the C library is not glibc.",
         default=True,
     )
     ensembleSize = pexConfig.Field[int](
@@ -275,11 +269,7 @@ class TrainRealBogusTask(pipeBase.PipelineTask):
         config = self.config
         if not triplets:
             raise ValueError("no realbogus_triplets datasets to train on: does the data query select any?")
-        if config.retainFreedMemory and not retain_freed_memory():
-            self.log.info(
-                "retainFreedMemory: the C library has no mallopt (not glibc: its allocator is left as it "
-                "is) or refused one of the settings (the others hold)."
-            )
+        config.apply_retain_freed_memory(self.log)
         with tempfile.TemporaryDirectory(prefix="realbogus_blocks_") as cache:
             blocks = TripletBlocks(
                 triplets,
