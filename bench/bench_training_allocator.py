@@ -27,6 +27,19 @@ import sys
 import time
 
 
+def _measured(train) -> tuple[object, dict]:
+    """``train()``'s result, and its wall time, minor page faults and user and system CPU time."""
+    before, start = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+    result = train()
+    seconds, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF)
+    return result, {
+        "seconds": seconds,
+        "faults": after.ru_minflt - before.ru_minflt,
+        "user": after.ru_utime - before.ru_utime,
+        "sys": after.ru_stime - before.ru_stime,
+    }
+
+
 def child(trainer: str, cutouts: int, epochs: int, threads: int, retain: bool) -> dict:
     """Train once in this process; the figures as a dict."""
     import numpy as np
@@ -41,32 +54,19 @@ def child(trainer: str, cutouts: int, epochs: int, threads: int, retain: bool) -
     rng = np.random.default_rng(1)
     if trainer == "desom":
         x = rng.normal(size=(cutouts, 1, 32, 32)).astype(np.float32)
-        before, start = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
-        train_desom(ArrayBlocks(x, np.zeros(cutouts, bool)), autoencoder_epochs=epochs, som_epochs=epochs)
-        seconds, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF)
-        return {
-            "seconds": seconds,
-            "faults": after.ru_minflt - before.ru_minflt,
-            "user": after.ru_utime - before.ru_utime,
-            "sys": after.ru_stime - before.ru_stime,
-            "steps_only": None,
-        }
+        blocks = ArrayBlocks(x, np.zeros(cutouts, bool))
+        _, figures = _measured(lambda: train_desom(blocks, autoencoder_epochs=epochs, som_epochs=epochs))
+        return {**figures, "steps_only": None}
     x = rng.normal(size=(cutouts, 3, 51, 51)).astype(np.float32)
     y = rng.random(cutouts) < 0.3
     x[y, :, 23:28, 23:28] += 3.0
-    before, start = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
-    result = train_classifier(ArrayBlocks(x, y), epochs=epochs, patience=epochs, seed=1)
-    seconds, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF)
+    result, figures = _measured(
+        lambda: train_classifier(ArrayBlocks(x, y), epochs=epochs, patience=epochs, seed=1)
+    )
     # The lower limit: as many steps of the same batch size on one batch (channels-last, as trained).
     n_train = result.counts["train_real"] + result.counts["train_bogus"]
     steps = epochs * -(-n_train // 128)
-    return {
-        "seconds": seconds,
-        "faults": after.ru_minflt - before.ru_minflt,
-        "user": after.ru_utime - before.ru_utime,
-        "sys": after.ru_stime - before.ru_stime,
-        "steps_only": step_seconds("dia_cnn", 128, steps, channels_last=True) * steps,
-    }
+    return {**figures, "steps_only": step_seconds("dia_cnn", 128, steps, channels_last=True) * steps}
 
 
 def main() -> None:

@@ -16,6 +16,8 @@ from lsst.meas.realbogus.cnn import retain_freed_memory
 
 GLIBC = hasattr(ctypes.CDLL(None), "gnu_get_libc_version")
 needs_glibc = pytest.mark.skipif(not GLIBC, reason="mallopt is glibc's")
+# What _FAULTS allocates, writes and frees at each step.
+BLOCK_BYTES = 8 * (12 << 20)
 needs_mallinfo2 = pytest.mark.skipif(
     not (GLIBC and hasattr(ctypes.CDLL(None), "mallinfo2")), reason="mallinfo2 is glibc >= 2.33's"
 )
@@ -79,15 +81,14 @@ print(json.dumps({{"digest": digest.hexdigest()}}))
 @needs_glibc
 @needs_mallinfo2
 def test_freed_memory_is_kept_and_reused_not_faulted_in_again():
-    block_bytes = 8 * (12 << 20)
     returned = _run(_FAULTS.format(apply=""))
     retained = _run(_FAULTS.format(apply="assert retain_freed_memory() is True"))
     # Set to give memory back, malloc keeps none of the freed 96 MiB: each step maps it again.
-    assert returned["held"] < block_bytes
+    assert returned["held"] < BLOCK_BYTES
     # retain_freed_memory overrides that: after every step the freed blocks stay in the heap ...
-    assert retained["held"] >= block_bytes
+    assert retained["held"] >= BLOCK_BYTES
     # ... and are faulted in about once, not once a step (transparent huge pages only lower the count).
-    assert retained["faults"] < 2 * block_bytes // resource.getpagesize()
+    assert retained["faults"] < 2 * BLOCK_BYTES // resource.getpagesize()
 
 
 @needs_glibc
@@ -111,10 +112,9 @@ def test_negative_settings_are_refused():
     ],
 )
 def test_each_training_task_keeps_freed_memory_unless_told_not_to(module, config):
-    block_bytes = 8 * (12 << 20)
     apply = (
         f"import logging\nfrom lsst.meas.realbogus.{module} import {config}\nconfig = {config}()\n"
         "config.retainFreedMemory = {on}\nconfig.apply_retain_freed_memory(logging.getLogger())"
     )
-    assert _run(_FAULTS.format(apply=apply.format(on=True)))["held"] >= block_bytes
-    assert _run(_FAULTS.format(apply=apply.format(on=False)))["held"] < block_bytes
+    assert _run(_FAULTS.format(apply=apply.format(on=True)))["held"] >= BLOCK_BYTES
+    assert _run(_FAULTS.format(apply=apply.format(on=False)))["held"] < BLOCK_BYTES

@@ -22,17 +22,22 @@ TESTS = {
 pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs GNU make")
 
 
-def _dry_run(target: str, *variables: str) -> list[str]:
-    """The pipetask command lines ``make -n TARGET`` would run, one string each."""
+def _expand(target: str, *variables: str) -> str:
+    """What ``make -n TARGET`` would run, continuation lines joined."""
     result = subprocess.run(
         ["make", "-n", "-C", str(ROOT), target, *variables],
         capture_output=True,
         text=True,
         check=True,
     )
-    # Join continuation lines, then keep the commands that run pipetask.
-    text = result.stdout.replace("\\\n", " ")
-    return [line for line in text.splitlines() if re.search(r"\bpipetask\b.*\brun\b", line)]
+    return result.stdout.replace("\\\n", " ")
+
+
+def _dry_run(target: str, *variables: str) -> list[str]:
+    """The pipetask command lines ``make -n TARGET`` would run, one string each."""
+    return [
+        line for line in _expand(target, *variables).splitlines() if re.search(r"\bpipetask\b.*\brun\b", line)
+    ]
 
 
 def _jobs(command: str) -> int:
@@ -80,20 +85,14 @@ def test_training_pipelines_run_quanta_in_one_process(tmp_path):
         assert _jobs(command) == 1, command
 
 
-def test_default_model_trains_on_its_own_preset_and_runs_every_test(tmp_path):
+def test_default_model_trains_on_its_own_preset_and_runs_every_test():
     # The default's training repository is MODEL_PRESET's (blurfield6, tract 3080 alone); its triplets
     # and training must be run on it, not on TRAIN_PRESET's variety repository that default-desom uses.
-    result = subprocess.run(
-        ["make", "-n", "-C", str(ROOT), "default-model", f"HOSTS={tmp_path / 'none'}"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    text = result.stdout.replace("\\\n", " ")
+    text = _expand("default-model")
     model_repo = ROOT / "rbsim_blurfield6_repo"
     assert f"make_realbogus_sim_repo.py {model_repo} --preset blurfield6 --seed 1" in text
     assert "-c 'tracts=[3080]'" in text
-    commands = [line for line in text.splitlines() if re.search(r"\bpipetask\b.*\brun\b", line)]
+    commands = _dry_run("default-model")
     (triplets,) = [c for c in commands if "BuildTrainingSet.yaml" in c]
     (training,) = [c for c in commands if "TrainRealBogus.yaml" in c]
     assert f"-b {model_repo} " in triplets and f"-b {model_repo} " in training

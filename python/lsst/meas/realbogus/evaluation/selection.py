@@ -159,6 +159,24 @@ def _at_least(test: str, figure: str, value: float, limit: float, why: str, digi
     return Clause(test, figure, f"{value:.{digits}f}", f">= {limit:.{digits}f}{why}", value >= limit)
 
 
+def _or_no_worse(
+    clause: Clause, reference_fails: bool, no_worse: bool, reference: str, rule: SelectionRule
+) -> Clause:
+    """``clause``, passed also by a candidate ``no_worse`` than a reference that fails it too.
+
+    Unchanged unless the reference fails and `SelectionRule.noWorseWhereReferenceFails` is set.
+    """
+    if not (reference_fails and rule.noWorseWhereReferenceFails):
+        return clause
+    return Clause(
+        clause.test,
+        clause.figure,
+        clause.candidate,
+        f"{clause.limit}, or no worse than the reference, which fails it ({reference})",
+        clause.passed or no_worse,
+    )
+
+
 def _target(
     test: str,
     figure: str,
@@ -171,17 +189,9 @@ def _target(
 ) -> Clause:
     """A target clause: ``value`` at least (or at most) ``limit``, or no worse than a failing reference."""
     clause = (_at_least if at_least else _at_most)(test, figure, value, limit, " (target)", digits)
-    meets = reference >= limit if at_least else reference <= limit
-    if meets or not rule.noWorseWhereReferenceFails:
-        return clause
+    reference_fails = not (reference >= limit if at_least else reference <= limit)
     no_worse = value >= reference if at_least else value <= reference
-    return Clause(
-        test,
-        figure,
-        clause.candidate,
-        f"{clause.limit}, or no worse than the reference, which fails it ({reference:.{digits}f})",
-        clause.passed or no_worse,
-    )
+    return _or_no_worse(clause, reference_fails, no_worse, f"{reference:.{digits}f}", rule)
 
 
 def _against_reference(
@@ -206,16 +216,22 @@ def _kinds(
         if count < rule.minKindCount:
             continue
         allowed = max(math.floor(rule.maxConfidentFraction * count), rule.confidentAllowance)
-        limit = (
-            f"<= {allowed} of {count} ({rule.maxConfidentFraction:.0%}, at least {rule.confidentAllowance})"
+        clause = Clause(
+            test,
+            f"{kind} above {rule.confidentScore:g}",
+            f"{above} of {count}",
+            f"<= {allowed} of {count} ({rule.maxConfidentFraction:.0%}, at least {rule.confidentAllowance})",
+            above <= allowed,
         )
-        passed = above <= allowed
         reference_above = reference_counts.get(kind, (0, count))[0]
-        if reference_above > allowed and rule.noWorseWhereReferenceFails:
-            limit += f", or no worse than the reference, which fails it ({reference_above} of {count})"
-            passed = passed or above <= reference_above
         clauses.append(
-            Clause(test, f"{kind} above {rule.confidentScore:g}", f"{above} of {count}", limit, passed)
+            _or_no_worse(
+                clause,
+                reference_above > allowed,
+                above <= reference_above,
+                f"{reference_above} of {count}",
+                rule,
+            )
         )
     return clauses
 
