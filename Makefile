@@ -41,6 +41,11 @@ bps-demo: env
 	$(IN_ENV) realbogus_bps.py submit bps/realbogus.yaml -b $(REPO) -o $(BPS_OUTPUT)
 	$(IN_ENV) realbogus_score_report.py $(REPO) $(BPS_OUTPUT)
 
+# A simulated repository, built unless it exists: $(call SIM_REPO,REPO,PRESET,SEED,OPTIONS).
+define SIM_REPO
+$(IN_ENV) test -f $(1)/butler.yaml || make_realbogus_sim_repo.py $(1) --preset $(2) --seed $(3) -j 2 $(4)
+endef
+
 # The training repository (variety preset, seed 1, unless TRAIN_PRESET says otherwise; default-model
 # sets it to MODEL_PRESET) and its labelled triplets of tract 3080, built once and reused by
 # train-model and default-desom; TRAIN_PRESET=training gives the repository rbsim03 and desom01 were
@@ -66,7 +71,7 @@ PIPETASK = pipetask --log-level WARNING --log-level lsst.trainRealBogus=INFO --l
 # training tract only, which is the same tract pixel for pixel).
 TRAIN_SIM_OPTIONS ?=
 training-triplets: env
-	$(IN_ENV) test -f $(TRAIN_REPO)/butler.yaml || make_realbogus_sim_repo.py $(TRAIN_REPO) --preset $(TRAIN_PRESET) --seed 1 -j 2 $(SIM_OPTIONS) $(TRAIN_SIM_OPTIONS)
+	$(call SIM_REPO,$(TRAIN_REPO),$(TRAIN_PRESET),1,$(SIM_OPTIONS) $(TRAIN_SIM_OPTIONS))
 	$(IN_ENV) butler query-collections $(TRAIN_REPO) u/rb/triplets3080 >/dev/null 2>&1 \
 		|| $(PIPETASK) -j 1 -i RBSimCam/sim -o u/rb/triplets3080 -p pipelines/BuildTrainingSet.yaml \
 		-d "skymap='DC2_sim' AND tract=3080"
@@ -109,7 +114,7 @@ $(IN_ENV) test -f $(1)/eval_$(MODEL_VERSION)/metrics.json \
 endef
 
 shifted-repo: env
-	$(IN_ENV) test -f $(SHIFTED_REPO)/butler.yaml || make_realbogus_sim_repo.py $(SHIFTED_REPO) --preset shifted --seed 2 -j 2 $(SIM_OPTIONS)
+	$(call SIM_REPO,$(SHIFTED_REPO),shifted,2,$(SIM_OPTIONS))
 
 # Two more draws of the shifted preset (seeds 3 and 5), on which the shifted target is judged pooled. As
 # they were first built and documented (training.rst: 18,391 and 27,827 diaSources), they have the
@@ -118,28 +123,28 @@ SHIFTED_S3_REPO ?= $(CURDIR)/rbsim_shifted_s3
 SHIFTED_S5_REPO ?= $(CURDIR)/rbsim_shifted_s5
 shifted-seeds-repos: shifted-s3-repo shifted-s5-repo
 shifted-s3-repo: env
-	$(IN_ENV) test -f $(SHIFTED_S3_REPO)/butler.yaml || make_realbogus_sim_repo.py $(SHIFTED_S3_REPO) --preset shifted --seed 3 -j 2
+	$(call SIM_REPO,$(SHIFTED_S3_REPO),shifted,3)
 shifted-s5-repo: env
-	$(IN_ENV) test -f $(SHIFTED_S5_REPO)/butler.yaml || make_realbogus_sim_repo.py $(SHIFTED_S5_REPO) --preset shifted --seed 5 -j 2
+	$(call SIM_REPO,$(SHIFTED_S5_REPO),shifted,5)
 
 coarse-repo: env
-	$(IN_ENV) test -f $(COARSE_REPO)/butler.yaml || make_realbogus_sim_repo.py $(COARSE_REPO) --preset coarse --seed 4 -j 2 $(SIM_OPTIONS)
+	$(call SIM_REPO,$(COARSE_REPO),coarse,4,$(SIM_OPTIONS))
 
 sharp-repo: env
-	$(IN_ENV) test -f $(SHARP_REPO)/butler.yaml || make_realbogus_sim_repo.py $(SHARP_REPO) --preset sharp --seed 2 -j 2 $(SIM_OPTIONS)
+	$(call SIM_REPO,$(SHARP_REPO),sharp,2,$(SIM_OPTIONS))
 
 # A candidate model (MODEL_OUT, version MODEL_VERSION) evaluated on every test of the rule that decides
 # whether it replaces the default (training.rst, "Choosing the default"): the variety preset's tract 4024
 # (IN_DOMAIN_REPO: the whole variety repository, seed 1, built if missing, as TRAIN_REPO is; tract 4024
 # built alone is another draw, since visit ids and each visit's conditions follow a tract's position in
-# the list), the three shifted tracts, sharp and coarse. Run it for the default too (MODEL_VERSION=rbsim09
+# the list), the three shifted tracts, sharp and coarse. Run it for the default too (MODEL_VERSION=rbsim13
 # MODEL_OUT=.../rb_default.pt), then judge-candidate compares the two. Each test is a target of its own
 # (evaluate-variety, ...), so make -j 2 evaluate-candidate evaluates two repositories at once, one core each
 # (-O keeps each one's log together).
 IN_DOMAIN_REPO ?= $(CURDIR)/rbsim_variety_repo
-REFERENCE_VERSION ?= rbsim09
+REFERENCE_VERSION ?= rbsim13
 in-domain-repo: env
-	$(IN_ENV) test -f $(IN_DOMAIN_REPO)/butler.yaml || make_realbogus_sim_repo.py $(IN_DOMAIN_REPO) --preset variety --seed 1 -j 2 $(SIM_OPTIONS)
+	$(call SIM_REPO,$(IN_DOMAIN_REPO),variety,1,$(SIM_OPTIONS))
 	@grep -qx -- '- 3080' $(IN_DOMAIN_REPO)/simulation_summary.yaml && grep -qx -- '- 4024' $(IN_DOMAIN_REPO)/simulation_summary.yaml \
 		|| { echo "$(IN_DOMAIN_REPO) is not variety's two tracts (built with -c 'tracts=[...]'?): set IN_DOMAIN_REPO" >&2; exit 1; }
 evaluate-candidate: evaluate-variety evaluate-shifted evaluate-shifted-s3 evaluate-shifted-s5 evaluate-sharp \
@@ -195,7 +200,7 @@ QUALITY_OPTIONS ?=
 QUALITY_PIPETASK := pipetask --log-level WARNING --log-level lsst.trainExposureQuality=INFO \
 	--log-level lsst.summarizeExposureQuality=INFO run -b $(QUALITY_REPO) --register-dataset-types
 quality-repo: env
-	$(IN_ENV) test -f $(QUALITY_REPO)/butler.yaml || make_realbogus_sim_repo.py $(QUALITY_REPO) --preset quality --seed 3 -j 2
+	$(call SIM_REPO,$(QUALITY_REPO),quality,3)
 quality-model: quality-repo
 	$(IN_ENV) $(QUALITY_PIPETASK) -j 1 -n $(CORES) -i RBSimCam/sim -o u/rb/$(QUALITY_VERSION) \
 		-p pipelines/TrainExposureQuality.yaml -d "skymap='DC2_sim' AND tract=3080" \

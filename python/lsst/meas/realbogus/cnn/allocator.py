@@ -1,13 +1,16 @@
 """The C allocator's settings for training: keep freed memory for the next step instead of returning it.
 
-On the CPU, torch takes every tensor from ``malloc``. A training step of
-``dia_cnn`` frees and allocates again activations and gradients of tens of
-MB; glibc's defaults give large blocks back to the kernel when they are
-freed (by ``munmap``, or by trimming the top of the heap), so each step
-faults the same memory in again, page by page: measured on 2 cores, a
-quarter to a third of the process's CPU time went to the kernel. `retain_freed_memory`
-raises glibc's thresholds so that the memory stays in the process and is
-reused (training.rst, "Training speed").
+On the CPU, torch takes every tensor from ``malloc``. A training step (of
+``dia_cnn``, or of a DESOM's autoencoder) frees and allocates again
+activations and gradients of tens of MB; glibc's defaults give large blocks
+back to the kernel when they are freed (by ``munmap``, or by trimming the top
+of the heap), so each step faults the same memory in again, page by page:
+measured on 2 cores, a quarter to a third of a ``dia_cnn`` training's CPU
+time went to the kernel. `retain_freed_memory` raises glibc's thresholds so
+that the memory stays in the process and is reused. It lives beside the CNN
+code, where it was first needed; `TrainRealBogusTask`, `TrainDesomTask` and
+`TrainExposureQualityTask` apply it through their ``retainFreedMemory``
+field (training.rst, "Training speed"; desom.rst for the DESOM's figures).
 """
 
 from __future__ import annotations
