@@ -61,6 +61,7 @@ def test_bad_columns_offset_a_column_segment():
 
 # ---------------------------------------------------------------- optional artifact kinds
 
+import lsst.pex.config as pexConfig  # noqa: E402
 import pytest  # noqa: E402
 from lsst.meas.realbogus.simulation.config import PRESETS, SimulationConfig  # noqa: E402
 from lsst.meas.realbogus.simulation.repo import plan_work  # noqa: E402
@@ -152,6 +153,57 @@ def test_optional_kinds_name_detections():
             labels = label_detections(p.dia_sources, p.truth, 3.0)
             named.update(labels.kind[~labels.is_real].astype(str))
     assert {"diffract_spike", "ghost", "glint", "edge_glow"} <= named
+
+
+def test_log_uniform_glint_lengths_change_only_the_glints():
+    """glintLengthLogUniform draws shorter glints and leaves every other draw of the detector as it was."""
+    lengths = {}
+    for log in (False, True):
+        products = _simulate("glintRate", 6.0, glintLengthLogUniform=log)
+        drawn = []
+        for p in products:
+            kind = np.asarray(p.truth["kind"]).astype(str)
+            # Glint rows of length 0 name detections of a glint's fragments, not drawn glints.
+            glint = (kind == "glint") & (np.asarray(p.truth["length"]) > 0)
+            drawn.append({c: np.asarray(p.truth[c])[glint] for c in ("x", "y", "flux", "angle", "length")})
+            drawn[-1]["others"] = {c: np.asarray(p.truth[c])[kind != "glint"] for c in ("kind", "x", "flux")}
+            drawn[-1]["template"] = p.template
+        lengths[log] = drawn
+    for a, b in zip(lengths[False], lengths[True]):
+        for column in ("x", "y", "flux", "angle"):
+            np.testing.assert_array_equal(a[column], b[column])
+        for column in ("kind", "x", "flux"):
+            np.testing.assert_array_equal(a["others"][column], b["others"][column])
+        np.testing.assert_array_equal(a["template"], b["template"])
+        # The same uniform number gives a shorter glint on the log scale (convexity), never a longer one.
+        assert np.all(b["length"] < a["length"])
+    typical = {}
+    for log, drawn in lengths.items():
+        values = np.concatenate([d["length"] for d in drawn])
+        assert len(values) >= 10 and values.min() >= 8.0 and values.max() <= 60.0
+        typical[log] = np.exp(np.mean(np.log(values)))
+    assert typical[True] < typical[False]
+
+
+def test_blurfield6short_is_blurfield6_with_log_uniform_glint_lengths():
+    configs = {}
+    for name in ("blurfield6", "blurfield6short"):
+        configs[name] = SimulationConfig()
+        PRESETS[name][0](configs[name])
+    assert configs["blurfield6short"].glintLengthLogUniform
+    assert not configs["blurfield6"].glintLengthLogUniform
+    configs["blurfield6short"].glintLengthLogUniform = False
+    assert configs["blurfield6short"].compare(configs["blurfield6"], shortcut=False)
+
+
+def test_glint_length_range_is_checked():
+    config = SimulationConfig()
+    config.glintLengthRange = [0.0, 60.0]
+    with pytest.raises(pexConfig.FieldValidationError, match="positive"):
+        config.validate()
+    config.glintLengthRange = [60.0, 8.0]
+    with pytest.raises(pexConfig.FieldValidationError, match="increasing"):
+        config.validate()
 
 
 def test_ghost_glint_and_spike_drawing():

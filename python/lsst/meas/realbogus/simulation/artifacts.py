@@ -332,20 +332,39 @@ def draw_ghosts(image: np.ndarray, ghosts: dict[str, np.ndarray]) -> None:
 
 
 def make_glints(
-    rng: np.random.Generator, n: int, size: int, sky_sigma: float, psf_sigma: float
+    rng: np.random.Generator,
+    n: int,
+    size: int,
+    sky_sigma: float,
+    psf_sigma: float,
+    length_range: tuple[float, float] = (8.0, 60.0),
+    log_uniform_length: bool = False,
 ) -> dict[str, np.ndarray]:
     """Glints: short bright linear features (sunlight glinting off a tumbling satellite or debris).
 
     ``flux`` is the peak surface brightness, nJy per pixel; ``length`` and
-    ``angle`` the segment's.
+    ``angle`` the segment's. Lengths are drawn within ``length_range``
+    (pixels), uniformly or, with ``log_uniform_length``, uniformly in their
+    logarithm (as many glints between 8 and 16 pixels as between 30 and 60).
+    Either way one number is drawn per glint, in the same place of the
+    sequence, so every other draw is the same.
     """
+    # In the order of the draws: the positions and fluxes first, then the lengths.
+    x = rng.uniform(2, size - 3, n)
+    y = rng.uniform(2, size - 3, n)
+    flux = sky_sigma * np.exp(rng.uniform(np.log(8.0), np.log(100.0), n))
+    low, high = length_range
+    if log_uniform_length:
+        length = np.exp(rng.uniform(np.log(low), np.log(high), n))
+    else:
+        length = rng.uniform(low, high, n)
     return _truth(
         "glint",
         n,
-        x=rng.uniform(2, size - 3, n),
-        y=rng.uniform(2, size - 3, n),
-        flux=sky_sigma * np.exp(rng.uniform(np.log(8.0), np.log(100.0), n)),
-        length=rng.uniform(8.0, 60.0, n),
+        x=x,
+        y=y,
+        flux=flux,
+        length=length,
         angle=rng.uniform(0.0, 180.0, n),
         width=psf_sigma * rng.uniform(0.8, 1.5, n),
     )

@@ -637,7 +637,15 @@ class DetectorSimulator:
                 layer = np.zeros(shape)
                 artifacts.draw_ghosts(layer, drawn)
             else:
-                drawn = artifacts.make_glints(rng, n, size, visit.sky_sigma, psf_sigma)
+                drawn = artifacts.make_glints(
+                    rng,
+                    n,
+                    size,
+                    visit.sky_sigma,
+                    psf_sigma,
+                    tuple(config.glintLengthRange),
+                    config.glintLengthLogUniform,
+                )
                 layer = np.zeros(shape)
                 artifacts.draw_glints(layer, drawn)
             optical += layer
