@@ -48,7 +48,8 @@ endef
 
 # The training repository (variety preset, seed 1, unless TRAIN_PRESET says otherwise; default-model
 # sets it to MODEL_PRESET) and its labelled triplets of tract 3080, built once and reused by
-# train-model and default-desom; TRAIN_PRESET=training gives the repository rbsim03 and desom01 were
+# train-model and default-desom (admin/pipetask_once.sh: a cut that stopped part way, as on a full disk,
+# is finished by the next make, never trained on as it is); TRAIN_PRESET=training gives the repository rbsim03 and desom01 were
 # trained on. The shifted repository (shifted preset, seed 2: a PSF family
 # and a sampling outside the variety preset's ranges), the coarse one (coarse preset, seed 4: a
 # camera of 1 arcsec pixels) and the sharp one (sharp preset, seed 2: templates broader than most
@@ -72,9 +73,8 @@ PIPETASK = pipetask --log-level WARNING --log-level lsst.trainRealBogus=INFO --l
 TRAIN_SIM_OPTIONS ?=
 training-triplets: env
 	$(call SIM_REPO,$(TRAIN_REPO),$(TRAIN_PRESET),1,$(SIM_OPTIONS) $(TRAIN_SIM_OPTIONS))
-	$(IN_ENV) butler query-collections $(TRAIN_REPO) u/rb/triplets3080 >/dev/null 2>&1 \
-		|| $(PIPETASK) -j 1 -i RBSimCam/sim -o u/rb/triplets3080 -p pipelines/BuildTrainingSet.yaml \
-		-d "skymap='DC2_sim' AND tract=3080"
+	$(IN_ENV) admin/pipetask_once.sh $(TRAIN_REPO) u/rb/triplets3080 $(PIPETASK) -j 1 -i RBSimCam/sim \
+		-p pipelines/BuildTrainingSet.yaml -d "skymap='DC2_sim' AND tract=3080"
 
 # Regenerate the shipped default model with the training pipelines: TrainRealBogus on tract 3080
 # (train-model), then EvaluateRealBogus on tract 4024 of each test. Each ensemble member is saved in
