@@ -48,9 +48,9 @@ endef
 
 # The training repository (variety preset, seed 1, unless TRAIN_PRESET says otherwise; default-model
 # sets it to MODEL_PRESET) and its labelled triplets of tract 3080, built once and reused by
-# train-model and default-desom (admin/pipetask_once.sh: a cut that stopped part way, as on a full disk,
-# is finished by the next make, never trained on as it is); TRAIN_PRESET=training gives the repository rbsim03 and desom01 were
-# trained on. The shifted repository (shifted preset, seed 2: a PSF family
+# train-model and default-desom (admin/pipetask_once.sh: a cut that stopped part way, as on a full
+# disk, is finished by the next make, never trained on as it is); TRAIN_PRESET=training gives the
+# repository rbsim03 and desom01 were trained on. The shifted repository (shifted preset, seed 2: a PSF family
 # and a sampling outside the variety preset's ranges), the coarse one (coarse preset, seed 4: a
 # camera of 1 arcsec pixels) and the sharp one (sharp preset, seed 2: templates broader than most
 # visits, which are subtracted by convolving the science) are only evaluated on.

@@ -33,11 +33,14 @@ def _expand(target: str, *variables: str) -> str:
     return result.stdout.replace("\\\n", " ")
 
 
+def _pipetask_runs(text: str) -> list[str]:
+    """The lines of expanded ``make -n`` output that run pipetask."""
+    return [line for line in text.splitlines() if re.search(r"\bpipetask\b.*\brun\b", line)]
+
+
 def _dry_run(target: str, *variables: str) -> list[str]:
     """The pipetask command lines ``make -n TARGET`` would run, one string each."""
-    return [
-        line for line in _expand(target, *variables).splitlines() if re.search(r"\bpipetask\b.*\brun\b", line)
-    ]
+    return _pipetask_runs(_expand(target, *variables))
 
 
 def _jobs(command: str) -> int:
@@ -92,7 +95,7 @@ def test_default_model_trains_on_its_own_preset_and_runs_every_test():
     model_repo = ROOT / "rbsim_blurfield6_repo"
     assert f"make_realbogus_sim_repo.py {model_repo} --preset blurfield6 --seed 1" in text
     assert "-c 'tracts=[3080]'" in text
-    commands = _dry_run("default-model")
+    commands = _pipetask_runs(text)
     (triplets,) = [c for c in commands if "BuildTrainingSet.yaml" in c]
     (training,) = [c for c in commands if "TrainRealBogus.yaml" in c]
     assert f"-b {model_repo} " in triplets and f"-b {model_repo} " in training

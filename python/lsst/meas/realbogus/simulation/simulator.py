@@ -643,8 +643,8 @@ class DetectorSimulator:
                     size,
                     visit.sky_sigma,
                     psf_sigma,
-                    tuple(config.glintLengthRange),
-                    config.glintLengthLogUniform,
+                    length_range=tuple(config.glintLengthRange),
+                    log_uniform_length=config.glintLengthLogUniform,
                 )
                 layer = np.zeros(shape)
                 artifacts.draw_glints(layer, drawn)
