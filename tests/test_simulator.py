@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+import lsst.pex.config as pexConfig
 import numpy as np
 import pytest
 from lsst.meas.realbogus.evaluation.matching import match_nearest
@@ -672,3 +675,29 @@ def test_blurfield6_preset_doubles_blurfield3x_fields():
     for tract in preset.tracts:
         blurred = [f for f in range(6) if field_template_blur(preset, 1, tract, f) > 0]
         assert blurred == [2, 5]
+
+
+def test_log_uniform_saturation_levels_change_only_the_levels():
+    """saturationLevelLogUniform lowers each visit's level and leaves every other draw of the visit alone."""
+    linear = _preset("blurfield6short")
+    log = _preset("blurfield6shortsat")
+    log.validate()
+    assert {n for n in log.keys() if getattr(log, n) != getattr(linear, n)} == {"saturationLevelLogUniform"}
+    a, b = plan_work(linear, 1)[2], plan_work(log, 1)[2]
+    assert len(a) == len(b) == 60  # two tracts of six fields of five visits
+    low, high = linear.saturationLevelRange
+    for u, v in zip(a, b):
+        assert v.saturation_level < u.saturation_level  # the same uniform number, on the log scale
+        assert low <= v.saturation_level <= high
+        assert dataclasses.replace(v, saturation_level=u.saturation_level) == u
+    # About half the visits under the range's geometric mean, against about a quarter.
+    middle = np.sqrt(low * high)
+    assert sum(v.saturation_level < middle for v in b) >= 21 > sum(u.saturation_level < middle for u in a)
+
+
+def test_log_uniform_saturation_level_must_be_positive():
+    config = _preset("variety")
+    config.saturationLevelLogUniform = True
+    config.saturationLevelRange = [0.0, 200000.0]
+    with pytest.raises(pexConfig.FieldValidationError, match="positive"):
+        config.validate()

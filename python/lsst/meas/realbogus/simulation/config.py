@@ -277,6 +277,12 @@ class SimulationConfig(pexConfig.Config):
     saturationLevelRange = pexConfig.ListField[float](
         doc="Range of the saturation level (nJy) drawn per visit; empty: saturationLevel.", default=[]
     )
+    saturationLevelLogUniform = pexConfig.Field[bool](
+        doc="Draw the saturation level uniformly in its logarithm within saturationLevelRange (half the "
+        "visits under 71,000 nJy at variety's 25,000-200,000, not a quarter), so more, and fainter, "
+        "stars saturate. The other random draws are unchanged: only saturated pixels and their truth differ.",
+        default=False,
+    )
     unmaskedSaturationFraction = pexConfig.Field[float](
         doc="Fraction of visits whose saturated pixels and bleed trails are not flagged SATURATED (so "
         "they are detected; truth kind 'bleed_trail').",
@@ -470,6 +476,10 @@ class SimulationConfig(pexConfig.Config):
         if self.glintLengthRange[0] <= 0:
             raise pexConfig.FieldValidationError(
                 SimulationConfig.glintLengthRange, self, "glint lengths must be positive"
+            )
+        if self.saturationLevelLogUniform and min(self.saturationLevelRange, default=1.0) <= 0:
+            raise pexConfig.FieldValidationError(
+                SimulationConfig.saturationLevelRange, self, "a log-uniform saturation level must be positive"
             )
         if min(self.templateBlurRange, default=0.0) < 0:
             raise pexConfig.FieldValidationError(
@@ -713,6 +723,20 @@ def _blurfield6short(config: SimulationConfig) -> None:
     config.glintLengthLogUniform = True
 
 
+def _blurfield6shortsat(config: SimulationConfig) -> None:
+    """``blurfield6short`` with saturation levels drawn log-uniformly: more, and fainter, saturated stars.
+
+    ``rbsim15``'s confident in-domain saturated stars are the faint ones (S/N under 45) of a visit of
+    sharp seeing and a low saturation level, a pair that two of the training tract's 30 visits have;
+    the training tract holds 266 saturated-star detections among 123,064 cutouts. Log-uniform levels
+    over the same 25,000-200,000 nJy put half the visits under 71,000 nJy rather than a quarter.
+    Only the saturated pixels change: every other draw, and so the rest of the sky, is
+    ``blurfield6short``'s.
+    """
+    _blurfield6short(config)
+    config.saturationLevelLogUniform = True
+
+
 def _shifted(config: SimulationConfig) -> None:
     """A test repository outside the ``variety`` training ranges: donut PSFs and 9-12 pixel seeing."""
     _variety(config)
@@ -838,6 +862,10 @@ PRESETS = {
     "blurfield6short": (
         _blurfield6short,
         "blurfield6 with log-uniform glint lengths (one glint in five under 12 px, not one in thirteen)",
+    ),
+    "blurfield6shortsat": (
+        _blurfield6shortsat,
+        "blurfield6short with log-uniform saturation levels (half the visits under 71,000 nJy, not 1/4)",
     ),
     "shifted": (
         _shifted,

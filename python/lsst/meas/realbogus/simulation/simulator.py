@@ -225,7 +225,14 @@ def _draw_variety(
         obscuration_range=tuple(config.defocusObscurationRange),
     )
     estimate = misfit_parameters(rng, family, config.psfFamilyMisfit)
-    level = rng.uniform(*config.saturationLevelRange) if config.saturationLevelRange else None
+    level = None
+    if config.saturationLevelRange:
+        low, high = config.saturationLevelRange
+        # One number either way, so the draws after it are the same.
+        if config.saturationLevelLogUniform:
+            level = np.exp(rng.uniform(np.log(low), np.log(high)))
+        else:
+            level = rng.uniform(low, high)
     masked = bool(rng.uniform() >= config.unmaskedSaturationFraction)
     kernels = list(config.resampleKernels) or ["none"]
     kernel = str(kernels[int(rng.integers(len(kernels)))])
