@@ -730,8 +730,7 @@ def _blurfield6shortsat(config: SimulationConfig) -> None:
     sharp seeing and a low saturation level, a pair that two of the training tract's 30 visits have;
     the training tract holds 266 saturated-star detections among its 144,755 triplets. Log-uniform
     levels over the same 25,000-200,000 nJy put half the visits under 71,000 nJy rather than a
-    quarter.
-    Only the saturated pixels change: every other draw, and so the rest of the sky, is
+    quarter. Only the saturated pixels change: every other draw, and so the rest of the sky, is
     ``blurfield6short``'s.
     """
     _blurfield6short(config)
