@@ -155,11 +155,11 @@ def test_optional_kinds_name_detections():
     assert {"diffract_spike", "ghost", "glint", "edge_glow"} <= named
 
 
-def test_log_uniform_glint_lengths_change_only_the_glints():
-    """glintLengthLogUniform draws shorter glints and leaves every other draw of the detector as it was."""
+def test_glint_length_power_changes_only_the_glints():
+    """glintLengthPower draws shorter glints below 1 and leaves every other draw of the detector as it was."""
     lengths = {}
-    for log in (False, True):
-        products = _simulate("glintRate", 6.0, glintLengthLogUniform=log)
+    for power in (1.0, 0.5, 0.0):
+        products = _simulate("glintRate", 6.0, glintLengthPower=power)
         drawn = []
         for p in products:
             kind = np.asarray(p.truth["kind"]).astype(str)
@@ -168,32 +168,46 @@ def test_log_uniform_glint_lengths_change_only_the_glints():
             drawn.append({c: np.asarray(p.truth[c])[glint] for c in ("x", "y", "flux", "angle", "length")})
             drawn[-1]["others"] = {c: np.asarray(p.truth[c])[kind != "glint"] for c in ("kind", "x", "flux")}
             drawn[-1]["template"] = p.template
-        lengths[log] = drawn
-    for a, b in zip(lengths[False], lengths[True]):
-        for column in ("x", "y", "flux", "angle"):
-            np.testing.assert_array_equal(a[column], b[column])
-        for column in ("kind", "x", "flux"):
-            np.testing.assert_array_equal(a["others"][column], b["others"][column])
-        np.testing.assert_array_equal(a["template"], b["template"])
-        # The same uniform number gives a shorter glint on the log scale (convexity), never a longer one.
-        assert np.all(b["length"] < a["length"])
+        lengths[power] = drawn
+    for uniform, sqrt, log in zip(lengths[1.0], lengths[0.5], lengths[0.0]):
+        for other in (sqrt, log):
+            for column in ("x", "y", "flux", "angle"):
+                np.testing.assert_array_equal(uniform[column], other[column])
+            for column in ("kind", "x", "flux"):
+                np.testing.assert_array_equal(uniform["others"][column], other["others"][column])
+            np.testing.assert_array_equal(uniform["template"], other["template"])
+        # The same uniform number gives a shorter glint the lower the power (the transforms are
+        # concave), never a longer one.
+        assert np.all(log["length"] < sqrt["length"])
+        assert np.all(sqrt["length"] < uniform["length"])
     typical = {}
-    for log, drawn in lengths.items():
+    for power, drawn in lengths.items():
         values = np.concatenate([d["length"] for d in drawn])
         assert len(values) >= 10 and values.min() >= 8.0 and values.max() <= 60.0
-        typical[log] = np.exp(np.mean(np.log(values)))
-    assert typical[True] < typical[False]
+        typical[power] = np.exp(np.mean(np.log(values)))
+    assert typical[0.0] < typical[0.5] < typical[1.0]
 
 
-def test_blurfield6short_is_blurfield6_with_log_uniform_glint_lengths():
+def test_glint_length_power_draws_the_documented_shares():
+    """Under 12 px of 8-60: one glint in thirteen for power 1, one in eight for 0.5, one in five for 0."""
+    rng_seed = 11
+    for power, share in ((1.0, 4 / 52), (0.5, 0.129), (0.0, 0.201)):
+        glints = artifacts.make_glints(
+            np.random.default_rng(rng_seed), 200_000, 512, 10.0, 1.5, length_power=power
+        )
+        assert abs(np.mean(glints["length"] < 12.0) - share) < 0.005
+
+
+@pytest.mark.parametrize("name, power", [("blurfield6short", 0.0), ("blurfield6sqrt", 0.5)])
+def test_glint_length_presets_are_blurfield6_with_other_lengths(name, power):
     configs = {}
-    for name in ("blurfield6", "blurfield6short"):
-        configs[name] = SimulationConfig()
-        PRESETS[name][0](configs[name])
-    assert configs["blurfield6short"].glintLengthLogUniform
-    assert not configs["blurfield6"].glintLengthLogUniform
-    configs["blurfield6short"].glintLengthLogUniform = False
-    assert configs["blurfield6short"].compare(configs["blurfield6"], shortcut=False)
+    for preset in ("blurfield6", name):
+        configs[preset] = SimulationConfig()
+        PRESETS[preset][0](configs[preset])
+    assert configs[name].glintLengthPower == power
+    assert configs["blurfield6"].glintLengthPower == 1.0
+    configs[name].glintLengthPower = 1.0
+    assert configs[name].compare(configs["blurfield6"], shortcut=False)
 
 
 def test_glint_length_range_is_checked():
@@ -203,6 +217,10 @@ def test_glint_length_range_is_checked():
         config.validate()
     config.glintLengthRange = [60.0, 8.0]
     with pytest.raises(pexConfig.FieldValidationError, match="increasing"):
+        config.validate()
+    config.glintLengthRange = [8.0, 60.0]
+    config.glintLengthPower = float("nan")
+    with pytest.raises(pexConfig.FieldValidationError, match="finite"):
         config.validate()
 
 

@@ -338,26 +338,29 @@ def make_glints(
     sky_sigma: float,
     psf_sigma: float,
     length_range: tuple[float, float] = (8.0, 60.0),
-    log_uniform_length: bool = False,
+    length_power: float = 1.0,
 ) -> dict[str, np.ndarray]:
     """Glints: short bright linear features (sunlight glinting off a tumbling satellite or debris).
 
     ``flux`` is the peak surface brightness, nJy per pixel; ``length`` and
     ``angle`` the segment's. Lengths are drawn within ``length_range``
-    (pixels), uniformly or, with ``log_uniform_length``, uniformly in their
-    logarithm (as many glints between 8 and 16 pixels as between 30 and 60).
-    Either way one number is drawn per glint, in the same place of the
-    sequence, so every other draw is the same.
+    (pixels), uniformly in ``length ** length_power``: 1 is uniform lengths,
+    0 uniform in their logarithm (as many glints between 8 and 16 pixels as
+    between 30 and 60), 0.5 between the two. Whatever the power, one number
+    is drawn per glint, in the same place of the sequence, so every other
+    draw is the same.
     """
     # In the order of the draws: the positions and fluxes first, then the lengths.
     x = rng.uniform(2, size - 3, n)
     y = rng.uniform(2, size - 3, n)
     flux = sky_sigma * np.exp(rng.uniform(np.log(8.0), np.log(100.0), n))
     low, high = length_range
-    if log_uniform_length:
+    if length_power == 1.0:
+        length = rng.uniform(low, high, n)
+    elif length_power == 0.0:
         length = np.exp(rng.uniform(np.log(low), np.log(high), n))
     else:
-        length = rng.uniform(low, high, n)
+        length = rng.uniform(low**length_power, high**length_power, n) ** (1.0 / length_power)
     return _truth(
         "glint",
         n,

@@ -651,7 +651,7 @@ class DetectorSimulator:
                     visit.sky_sigma,
                     psf_sigma,
                     length_range=tuple(config.glintLengthRange),
-                    log_uniform_length=config.glintLengthLogUniform,
+                    length_power=config.glintLengthPower,
                 )
                 layer = np.zeros(shape)
                 artifacts.draw_glints(layer, drawn)
