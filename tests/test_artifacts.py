@@ -176,8 +176,8 @@ def test_glint_length_power_changes_only_the_glints():
             for column in ("kind", "x", "flux"):
                 np.testing.assert_array_equal(uniform["others"][column], other["others"][column])
             np.testing.assert_array_equal(uniform["template"], other["template"])
-        # The same uniform number gives a shorter glint the lower the power (the transforms are
-        # concave), never a longer one.
+        # The same uniform number u gives a shorter glint the lower the power, never a longer one: the
+        # length is the power mean of the range's ends weighted 1 - u and u, which grows with the power.
         assert np.all(log["length"] < sqrt["length"])
         assert np.all(sqrt["length"] < uniform["length"])
     typical = {}
@@ -190,11 +190,8 @@ def test_glint_length_power_changes_only_the_glints():
 
 def test_glint_length_power_draws_the_documented_shares():
     """Under 12 px of 8-60: one glint in thirteen for power 1, one in eight for 0.5, one in five for 0."""
-    rng_seed = 11
     for power, share in ((1.0, 4 / 52), (0.5, 0.129), (0.0, 0.201)):
-        glints = artifacts.make_glints(
-            np.random.default_rng(rng_seed), 200_000, 512, 10.0, 1.5, length_power=power
-        )
+        glints = artifacts.make_glints(np.random.default_rng(11), 200_000, 512, 10.0, 1.5, length_power=power)
         assert abs(np.mean(glints["length"] < 12.0) - share) < 0.005
 
 
