@@ -195,6 +195,16 @@ def test_glint_length_power_draws_the_documented_shares():
         assert abs(np.mean(glints["length"] < 12.0) - share) < 0.005
 
 
+def test_glint_length_power_one_is_the_uniform_draw():
+    """Power 1 draws the very numbers of rng.uniform(low, high): presets drawn before the power existed
+    reproduce bit for bit."""
+    glints = artifacts.make_glints(np.random.default_rng(5), 1000, 512, 10.0, 1.5, length_power=1.0)
+    rng = np.random.default_rng(5)
+    for _ in range(3):  # x, y, the flux's uniform draw
+        rng.uniform(0.0, 1.0, 1000)
+    np.testing.assert_array_equal(glints["length"], rng.uniform(8.0, 60.0, 1000))
+
+
 @pytest.mark.parametrize("name, power", [("blurfield6short", 0.0), ("blurfield6sqrt", 0.5)])
 def test_glint_length_presets_are_blurfield6_with_other_lengths(name, power):
     configs = {}

@@ -355,11 +355,10 @@ def make_glints(
     y = rng.uniform(2, size - 3, n)
     flux = sky_sigma * np.exp(rng.uniform(np.log(8.0), np.log(100.0), n))
     low, high = length_range
-    if length_power == 1.0:
-        length = rng.uniform(low, high, n)
-    elif length_power == 0.0:
+    if length_power == 0.0:
         length = np.exp(rng.uniform(np.log(low), np.log(high), n))
     else:
+        # A power of 1 gives rng.uniform(low, high)'s numbers exactly: x ** 1.0 is x in IEEE arithmetic.
         length = rng.uniform(low**length_power, high**length_power, n) ** (1.0 / length_power)
     return _truth(
         "glint",
