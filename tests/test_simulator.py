@@ -202,6 +202,7 @@ from lsst.meas.realbogus.simulation.simulator import (  # noqa: E402
     DetectorSimulator,
     draw_seeing,
     field_template_blur,
+    field_template_fwhm,
     make_rng,
 )
 
@@ -675,6 +676,66 @@ def test_blurfield6_preset_doubles_blurfield3x_fields():
     for tract in preset.tracts:
         blurred = [f for f in range(6) if field_template_blur(preset, 1, tract, f) > 0]
         assert blurred == [2, 5]
+
+
+def test_field_seeing_factors_sharpen_one_field_and_nothing_else():
+    """fieldSeeingFactors scales a field's seeing and template PSF; every other draw stays as it was."""
+    config = _noise_only(fieldsPerTract=2)
+    config.templatePsfFwhmRange = [0.28, 0.38]
+    config.seeingRange = [0.42, 1.6]
+    before = plan_work(config, 3)[2]
+    config.fieldSeeingFactors = [1.0, 0.5]
+    config.validate()
+    camera, tracts, after = plan_work(config, 3)
+    assert [v.field for v in after] == [0] * 3 + [1] * 3
+    assert after[:3] == before[:3]
+    for old, new in zip(before[3:], after[3:], strict=True):
+        assert new.seeing == pytest.approx(0.5 * old.seeing, rel=1e-12)
+        assert new.sky_sigma == old.sky_sigma and new.shift == old.shift
+    for field, factor in ((0, 1.0), (1, 0.5)):
+        config.fieldSeeingFactors = []
+        plain = field_template_fwhm(config, 3, tracts[0].id, field)
+        config.fieldSeeingFactors = [1.0, 0.5]
+        assert field_template_fwhm(config, 3, tracts[0].id, field) == pytest.approx(factor * plain, rel=1e-12)
+    # The simulated images follow: the second field's PSFs are half as wide in pixels.
+    sims = [DetectorSimulator(config, camera, tracts[0], f, 0, "r", 3) for f in (0, 1)]
+    config.fieldSeeingFactors = []
+    plain = DetectorSimulator(config, camera, tracts[0], 1, 0, "r", 3).simulate(before[3])
+    sharp = sims[1].simulate(after[3])
+    assert sharp.science_psf_sigma == pytest.approx(0.5 * plain.science_psf_sigma, rel=0.02)
+    assert sharp.template_psf_sigma == pytest.approx(0.5 * plain.template_psf_sigma, rel=1e-9)
+
+
+@pytest.mark.parametrize("factors", [[1.0, 0.0], [-0.5], [float("nan")], [float("inf")]])
+def test_field_seeing_factors_must_be_positive_and_finite(factors):
+    config = _preset("tiny")
+    config.fieldSeeingFactors = factors
+    with pytest.raises(pexConfig.FieldValidationError, match="seeing factors must be positive and finite"):
+        config.validate()
+
+
+def test_blurfield7narrow_preset_adds_a_sharp_field_to_blurfield6():
+    """``blurfield7narrow``: blurfield6's six fields unchanged, a seventh at 0.65 of their seeing."""
+    preset, base, narrow, coarse = (_preset(n) for n in ("blurfield7narrow", "blurfield6", "narrow", "coarse"))
+    preset.validate()
+    assert {n for n in preset.keys() if getattr(preset, n) != getattr(base, n)} == {
+        "fieldsPerTract",
+        "fieldSeeingFactors",
+    }
+    preset.tracts = base.tracts = [3080]
+    visits = plan_work(preset, 1)[2]
+    assert plan_work(base, 1)[2] == [v for v in visits if v.field < 6]
+    # The seventh field reaches into the narrow and coarse tests' seeing (1.4-2.6 pixels); the others
+    # do not; and it stays a minority of the training tract's visits.
+    px = {f: sorted(v.seeing / preset.pixelScale for v in visits if v.field == f) for f in range(7)}
+    lowest = min(narrow.seeingRange[0] / narrow.pixelScale, coarse.seeingRange[0] / coarse.pixelScale)
+    assert all(px[f][0] > 2.1 for f in range(6))
+    assert lowest * 0.95 <= px[6][0] < 2.1
+    undersampled = sum(s < 2.1 for f in px for s in px[f])
+    assert 0 < undersampled <= 0.1 * len(visits)
+    assert field_template_fwhm(preset, 1, 3080, 6) / preset.pixelScale < min(
+        field_template_fwhm(preset, 1, 3080, f) / preset.pixelScale for f in range(6)
+    )
 
 
 def test_log_uniform_saturation_levels_change_only_the_levels():

@@ -57,6 +57,14 @@ class SimulationConfig(pexConfig.Config):
         "emulates the pixels, not the footprint.",
         default=[],
     )
+    fieldSeeingFactors = pexConfig.ListField[float](
+        doc="Factor on the science seeing (seeingRange) and the template PSF FWHM of each field of a tract, "
+        "field k taking entry k modulo the list's length; empty: 1 for every field. A factor under 1 gives "
+        "a field sharper PSFs in pixels at the same pixel scale (undersampled ones below about 2.5 pixels "
+        "FWHM), its template sharper by the same factor; every other draw, and every other field, is as "
+        "without it.",
+        default=[],
+    )
     canvasMargin = pexConfig.Field[int](
         doc="Padding around each detector on which the sky is drawn (light from just outside the "
         "detector, and room for convolutions), in pixels.",
@@ -539,6 +547,10 @@ class SimulationConfig(pexConfig.Config):
             raise pexConfig.FieldValidationError(
                 SimulationConfig.fieldPixelScales, self, "pixel scales must be positive"
             )
+        if not all(math.isfinite(f) and f > 0 for f in self.fieldSeeingFactors):
+            raise pexConfig.FieldValidationError(
+                SimulationConfig.fieldSeeingFactors, self, "seeing factors must be positive and finite"
+            )
         template_fwhm = max(self.templatePsfFwhmRange) if self.templatePsfFwhmRange else self.templatePsfFwhm
         if self.seeingRange[0] <= template_fwhm:
             raise pexConfig.FieldValidationError(
@@ -755,6 +767,21 @@ def _blurfield6sqrt(config: SimulationConfig) -> None:
     config.glintLengthPower = 0.5
 
 
+def _blurfield7narrow(config: SimulationConfig) -> None:
+    """``blurfield6`` plus a seventh field per tract of sharper PSFs: a minority of undersampled visits.
+
+    ``coarse``'s PSFs (1.6-2.6 pixels) are narrower than ``blurfield6``'s narrowest (2.1 pixels before
+    bad seeing), so they are interpolated up to the model's training width. Training on seeing drawn
+    down to them (``wide_log``: four visits of ten under 2.6 pixels) taught a network that a compact
+    saturated core is real; here one field in seven has its seeing and template scaled by 0.65
+    (``fieldSeeingFactors``: seeing 1.37-5.2 pixels, templates 0.91-1.24, ``coarse``'s and ``narrow``'s
+    own), the six others being ``blurfield6``'s pixel for pixel.
+    """
+    _blurfield6(config)
+    config.fieldsPerTract = 7
+    config.fieldSeeingFactors = [1.0] * 6 + [0.65]
+
+
 def _shifted(config: SimulationConfig) -> None:
     """A test repository outside the ``variety`` training ranges: donut PSFs and 9-12 pixel seeing."""
     _variety(config)
@@ -888,6 +915,10 @@ PRESETS = {
     "blurfield6sqrt": (
         _blurfield6sqrt,
         "blurfield6 with square-root-uniform glint lengths (one glint in eight under 12 px, not 1/13)",
+    ),
+    "blurfield7narrow": (
+        _blurfield7narrow,
+        "blurfield6 plus a seventh field of sharper PSFs (seeing and template x0.65: 1.4-5.2 px)",
     ),
     "shifted": (
         _shifted,

@@ -26,6 +26,7 @@ __all__ = (
     "MatchingKernel",
     "VisitConditions",
     "draw_seeing",
+    "field_seeing_factor",
     "field_template_fwhm",
     "make_rng",
     "plan_visits",
@@ -164,6 +165,12 @@ def field_pixel_scale(config: SimulationConfig, field: int) -> float:
     return float(scales[field % len(scales)]) if scales else config.pixelScale
 
 
+def field_seeing_factor(config: SimulationConfig, field: int) -> float:
+    """Factor on a field's seeing and template PSF FWHM (1 unless ``fieldSeeingFactors`` is set)."""
+    factors = config.fieldSeeingFactors
+    return float(factors[field % len(factors)]) if factors else 1.0
+
+
 def field_template_blur(config: SimulationConfig, seed: int, tract: int, field: int) -> float:
     """FWHM (arcsec) of the Gaussian blurring a field's template (0 unless ``templateBlurRange`` is set)."""
     if not config.templateBlurRange or (config.templateBlurFields and field not in config.templateBlurFields):
@@ -201,10 +208,11 @@ class MatchingKernel:
 
 
 def field_template_fwhm(config: SimulationConfig, seed: int, tract: int, field: int) -> float:
-    """Template PSF FWHM of a field, arcsec (``templatePsfFwhm`` unless a range is configured)."""
+    """Template PSF FWHM of a field, arcsec: ``templatePsfFwhm`` or a draw in its range, times the seeing factor."""
+    factor = field_seeing_factor(config, field)
     if not config.templatePsfFwhmRange:
-        return config.templatePsfFwhm
-    return float(make_rng(seed, "template-psf", tract, field).uniform(*config.templatePsfFwhmRange))
+        return config.templatePsfFwhm * factor
+    return float(make_rng(seed, "template-psf", tract, field).uniform(*config.templatePsfFwhmRange)) * factor
 
 
 def _draw_variety(
@@ -277,6 +285,7 @@ def plan_visits(config: SimulationConfig, tracts: list[TractInfo], seed: int) ->
     for t, tract in enumerate(tracts):
         for f in range(config.fieldsPerTract):
             template_fwhm = field_template_fwhm(config, seed, tract.id, f)
+            seeing_range = tuple(x * field_seeing_factor(config, f) for x in config.seeingRange)
             template_sigma = template_fwhm / config.pixelScale / FWHM_PER_SIGMA
             # A field of coarser pixels: the same sky per square arcsecond, so the noise per pixel grows
             # as the square root of the pixel's area (a factor of exactly 1 at pixelScale).
@@ -290,7 +299,7 @@ def plan_visits(config: SimulationConfig, tracts: list[TractInfo], seed: int) ->
                     stratum = int(strata[b * config.visitsPerField + e]) if config.stratifySeeing else None
                     seeing = draw_seeing(
                         rng,
-                        tuple(config.seeingRange),
+                        seeing_range,
                         config.seeingDistribution,
                         None if stratum is None else (stratum, n_field_visits),
                     )
