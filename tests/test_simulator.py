@@ -716,7 +716,9 @@ def test_field_seeing_factors_must_be_positive_and_finite(factors):
 
 def test_blurfield7narrow_preset_adds_a_sharp_field_to_blurfield6():
     """``blurfield7narrow``: blurfield6's six fields unchanged, a seventh at 0.65 of their seeing."""
-    preset, base, narrow, coarse = (_preset(n) for n in ("blurfield7narrow", "blurfield6", "narrow", "coarse"))
+    preset, base, narrow, coarse = (
+        _preset(n) for n in ("blurfield7narrow", "blurfield6", "narrow", "coarse")
+    )
     preset.validate()
     assert {n for n in preset.keys() if getattr(preset, n) != getattr(base, n)} == {
         "fieldsPerTract",

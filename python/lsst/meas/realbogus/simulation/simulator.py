@@ -208,7 +208,7 @@ class MatchingKernel:
 
 
 def field_template_fwhm(config: SimulationConfig, seed: int, tract: int, field: int) -> float:
-    """Template PSF FWHM of a field, arcsec: ``templatePsfFwhm`` or a draw in its range, times the seeing factor."""
+    """Template PSF FWHM of a field, arcsec: ``templatePsfFwhm`` or a draw in its range, times its factor."""
     factor = field_seeing_factor(config, field)
     if not config.templatePsfFwhmRange:
         return config.templatePsfFwhm * factor
