@@ -71,10 +71,13 @@ PIPETASK = pipetask --log-level WARNING --log-level lsst.trainRealBogus=INFO --l
 # TRAIN_SIM_OPTIONS: -c options for the training repository alone (e.g. -c 'tracts=[3080]' to build the
 # training tract only, which is the same tract pixel for pixel).
 TRAIN_SIM_OPTIONS ?=
+# TRIPLET_OPTIONS: -c options for BuildTrainingSet (e.g. -c buildTrainingSet:maxBogusPerDetector=2000). They
+# apply when u/rb/triplets3080 is made; a repository that has it already keeps its triplets.
+TRIPLET_OPTIONS ?=
 training-triplets: env
 	$(call SIM_REPO,$(TRAIN_REPO),$(TRAIN_PRESET),1,$(SIM_OPTIONS) $(TRAIN_SIM_OPTIONS))
 	$(IN_ENV) admin/pipetask_once.sh $(TRAIN_REPO) u/rb/triplets3080 $(PIPETASK) -j 1 -i RBSimCam/sim \
-		-p pipelines/BuildTrainingSet.yaml -d "skymap='DC2_sim' AND tract=3080"
+		-p pipelines/BuildTrainingSet.yaml -d "skymap='DC2_sim' AND tract=3080" $(TRIPLET_OPTIONS)
 
 # Regenerate the shipped default model with the training pipelines: TrainRealBogus on tract 3080
 # (train-model), then EvaluateRealBogus on tract 4024 of each test. Each ensemble member is saved in

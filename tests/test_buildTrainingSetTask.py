@@ -56,3 +56,28 @@ def test_nothing_to_keep_is_no_work(labelled):
 def test_labels_of_other_sources_are_refused(labelled):
     with pytest.raises(ValueError, match="labels do not match the diaSources"):
         BuildTrainingSetTask().run(**{**labelled, "labels": labelled["labels"][::-1]})
+
+
+def test_max_bogus_per_detector_keeps_every_real_one(labelled):
+    """maxBogusPerDetector drops bogus diaSources at random, the same ones every time, and no real one."""
+    full = BuildTrainingSetTask().run(**labelled).triplets
+    is_real = np.asarray(full.table["isReal"])
+    n_bogus = int((~is_real).sum())
+    assert n_bogus >= 4 and is_real.any()
+    config = BuildTrainingSetConfig()
+    config.maxBogusPerDetector = n_bogus // 2
+    task = BuildTrainingSetTask(config=config)
+    capped = task.run(**labelled).triplets
+    assert task.metadata["numBogusDropped"] == n_bogus - n_bogus // 2
+    table = capped.table
+    assert int((~np.asarray(table["isReal"])).sum()) == n_bogus // 2
+    ids = np.asarray(full.table["diaSourceId"])
+    assert set(ids[is_real]) <= set(np.asarray(table["diaSourceId"]))
+    # The kept rows are the full set's rows, in order, cutouts and all; and the same on a rerun.
+    rows = np.flatnonzero(np.isin(ids, table["diaSourceId"]))
+    np.testing.assert_array_equal(capped.cutouts, full.cutouts[rows])
+    again = BuildTrainingSetTask(config=config).run(**labelled).triplets
+    assert again.table["diaSourceId"].tolist() == table["diaSourceId"].tolist()
+    # A cap above the count keeps everything.
+    config.maxBogusPerDetector = n_bogus
+    assert len(BuildTrainingSetTask(config=config).run(**labelled).triplets) == len(full)

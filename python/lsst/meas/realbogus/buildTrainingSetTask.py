@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = ("BuildTrainingSetConfig", "BuildTrainingSetConnections", "BuildTrainingSetTask")
 
+import zlib
 from typing import Any
 
 import astropy.table
@@ -52,6 +53,14 @@ class BuildTrainingSetConfig(
     )
     keepEdge = pexConfig.Field[bool](
         doc="Keep diaSources whose cutout runs off the image (padded with fillValue).", default=True
+    )
+    maxBogusPerDetector = pexConfig.Field[int](
+        doc="Keep at most this many bogus diaSources of a detector-visit (of those minSnr keeps), a "
+        "random subset reproducible from the diaSource ids; every real one is kept. Bounds the weight of a "
+        "detector-visit whose subtraction failed (thousands of dipoles from one misregistered visit of "
+        "sharp seeing) in a training set. 0 keeps all.",
+        default=0,
+        check=lambda n: n >= 0,
     )
 
 
@@ -123,6 +132,18 @@ class BuildTrainingSetTask(pipeBase.PipelineTask):
         x = np.asarray(diaSources[config.xColumn], dtype=float)
         y = np.asarray(diaSources[config.yColumn], dtype=float)
         keep &= np.isfinite(x) & np.isfinite(y)
+        bogus = np.flatnonzero(keep & ~np.asarray(labels["isReal"], dtype=bool))
+        n_dropped = max(len(bogus) - config.maxBogusPerDetector, 0) if config.maxBogusPerDetector else 0
+        if n_dropped:
+            rng = np.random.default_rng(zlib.crc32(np.ascontiguousarray(ids, dtype=np.int64).tobytes()))
+            keep[rng.choice(bogus, n_dropped, replace=False)] = False
+            self.log.info(
+                "Dropped %d of %d bogus diaSources at random (maxBogusPerDetector=%d).",
+                n_dropped,
+                len(bogus),
+                config.maxBogusPerDetector,
+            )
+        self.metadata["numBogusDropped"] = n_dropped
         cut = cut_images(
             images,
             TRIPLET_CHANNELS,
