@@ -775,7 +775,10 @@ def _blurfield7narrow(config: SimulationConfig) -> None:
     down to them (``wide_log``: four visits of ten under 2.6 pixels) taught a network that a compact
     saturated core is real; here one field in seven has its seeing and template scaled by 0.65
     (``fieldSeeingFactors``: seeing 1.37-5.2 pixels, templates 0.91-1.24, ``coarse``'s and ``narrow``'s
-    own), the six others being ``blurfield6``'s pixel for pixel.
+    own), the six others being ``blurfield6``'s pixel for pixel. On tract 3080 one of its visits
+    (1.43 pixels, misregistered by 0.28) makes 103,347 of the 271,389 diaSources, so its training set
+    is cut with ``BuildTrainingSetConfig.maxBogusPerDetector``; the candidate trained on it,
+    ``rbsim18``, lost the ``coarse`` test (training.rst, "A minority of undersampled visits").
     """
     _blurfield6(config)
     config.fieldsPerTract = 7
