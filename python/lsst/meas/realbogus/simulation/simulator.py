@@ -159,16 +159,19 @@ def draw_seeing(
     return float(lo + quantile * (hi - lo))
 
 
+def _field_entry(values: list[float], field: int, default: float) -> float:
+    """A field's entry of a per-field list (entry k modulo its length), or ``default`` if it is empty."""
+    return float(values[field % len(values)]) if values else default
+
+
 def field_pixel_scale(config: SimulationConfig, field: int) -> float:
     """Pixel scale of a field, arcsec per pixel (``pixelScale`` unless ``fieldPixelScales`` is set)."""
-    scales = config.fieldPixelScales
-    return float(scales[field % len(scales)]) if scales else config.pixelScale
+    return _field_entry(config.fieldPixelScales, field, config.pixelScale)
 
 
 def field_seeing_factor(config: SimulationConfig, field: int) -> float:
     """Factor on a field's seeing and template PSF FWHM (1 unless ``fieldSeeingFactors`` is set)."""
-    factors = config.fieldSeeingFactors
-    return float(factors[field % len(factors)]) if factors else 1.0
+    return _field_entry(config.fieldSeeingFactors, field, 1.0)
 
 
 def field_template_blur(config: SimulationConfig, seed: int, tract: int, field: int) -> float:
